@@ -1,0 +1,402 @@
+//! Reading exam files: plain JSON (`{"questions": [...]}`) and the seed system's Markdown, a YAML front matter
+//! block followed by the JSON, fenced or not, with prose around. Pure: parses a string, touches no file.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use super::model::Exam;
+
+/// The YAML block at the top of a seed exam file. Known keys are typed loosely (any scalar is kept as text) so
+/// old files load; keys this version does not know are kept in `other` for the round trip.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FrontMatter {
+    /// The exam's id in the seed system.
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub exam_id: Option<String>,
+    /// `diagnostic` or `practice`, as written.
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub exam_type: Option<String>,
+    /// When the exam was generated, as written (usually ISO-8601).
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub generated_at: Option<String>,
+    /// The number of questions the file claims to hold (the seed's truncated files claimed 71 or 225).
+    #[serde(default, deserialize_with = "scalar_count", skip_serializing_if = "Option::is_none")]
+    pub question_count: Option<u64>,
+    /// The format version, as written.
+    #[serde(default, deserialize_with = "scalar_text", skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Any other keys, kept as found.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// An exam file as read: its front matter, when it had one, and the exam.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExamFile {
+    /// The YAML block of a Markdown file; `None` for plain JSON.
+    pub front_matter: Option<FrontMatter>,
+    /// The questions and any unknown top-level fields.
+    pub exam: Exam,
+}
+
+/// Why a file could not be read as an exam. Positions are 1-based lines and columns of the whole file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExamFileError {
+    /// The YAML front matter is not closed or not valid YAML of the expected shape.
+    #[error("bad front matter{}: {reason}", at(.line, .column))]
+    BadFrontMatter {
+        /// Line of the problem, when known.
+        line: Option<usize>,
+        /// Column of the problem, when known.
+        column: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The JSON was found but is not valid, or not an exam (for instance cut off mid-item).
+    #[error("bad exam JSON at line {line}, column {column}: {reason}")]
+    BadJson {
+        /// Line of the problem.
+        line: usize,
+        /// Column of the problem.
+        column: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Nothing that looks like the exam's JSON object.
+    #[error("no exam JSON found: expected an object like {{\"questions\": [...]}}")]
+    NoJson,
+}
+
+fn at(line: &Option<usize>, column: &Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" at line {l}, column {c}"),
+        (Some(l), None) => format!(" at line {l}"),
+        _ => String::new(),
+    }
+}
+
+impl crate::error::ErrorCode for ExamFileError {
+    fn code(&self) -> &'static str {
+        match self {
+            ExamFileError::BadFrontMatter { .. } => "exam_file.bad_front_matter",
+            ExamFileError::BadJson { .. } => "exam_file.bad_json",
+            ExamFileError::NoJson => "exam_file.no_json",
+        }
+    }
+
+    fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+/// Reads an exam file: plain JSON, or Markdown with a `---` YAML front matter block followed by the JSON (in a
+/// ```` ```json ```` fence or bare, prose around it ignored). Only the first JSON value is read; text after it
+/// is ignored. A leading byte-order mark is skipped.
+pub fn read_exam_file(text: &str) -> Result<ExamFile, ExamFileError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let (front_matter, body_start) = split_front_matter(text)?;
+    let (start, end) = locate_json(text, body_start).ok_or(ExamFileError::NoJson)?;
+    let mut values = serde_json::Deserializer::from_str(&text[start..end]).into_iter::<Exam>();
+    match values.next() {
+        Some(Ok(exam)) => Ok(ExamFile { front_matter, exam }),
+        Some(Err(e)) => {
+            let (line, column) = file_position(text, start, e.line(), e.column());
+            Err(ExamFileError::BadJson {
+                line,
+                column,
+                reason: strip_position(&e.to_string(), " at line "),
+            })
+        }
+        None => Err(ExamFileError::NoJson),
+    }
+}
+
+impl ExamFile {
+    /// Writes the file back: with front matter, the seed's Markdown form (YAML block, then the pretty JSON in a
+    /// ```` ```json ```` fence); without, pretty JSON. Reading the result gives back an equal `ExamFile`.
+    pub fn to_text(&self) -> String {
+        // Neither can fail: every map key is a string and serde_json values hold no NaN.
+        let json = serde_json::to_string_pretty(&self.exam).expect("an exam always serialises to JSON");
+        match &self.front_matter {
+            None => format!("{json}\n"),
+            Some(fm) => {
+                let yaml = serde_yaml_ng::to_string(fm).expect("front matter always serialises to YAML");
+                format!("---\n{yaml}---\n\n```json\n{json}\n```\n")
+            }
+        }
+    }
+}
+
+/// Lines of `text` with the byte offset each starts at (line terminators included in the line).
+fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_inclusive('\n').scan(0, |offset, line| {
+        let start = *offset;
+        *offset += line.len();
+        Some((start, line))
+    })
+}
+
+/// The front matter, if the file starts (after blank lines) with a `---` line, and where the body begins.
+fn split_front_matter(text: &str) -> Result<(Option<FrontMatter>, usize), ExamFileError> {
+    let mut lines = lines_with_offsets(text)
+        .enumerate()
+        .skip_while(|(_, (_, l))| l.trim().is_empty());
+    let Some((open_index, (_, first))) = lines.next() else {
+        return Ok((None, 0));
+    };
+    if first.trim_end() != "---" {
+        return Ok((None, 0));
+    }
+    let yaml_start = open_index + 1;
+    let closing = lines.find(|(_, (_, l))| matches!(l.trim_end(), "---" | "..."));
+    let Some((_, (close_offset, close_line))) = closing else {
+        let reason = "the front matter opened here has no closing `---` line".into();
+        return Err(ExamFileError::BadFrontMatter {
+            line: Some(yaml_start),
+            column: Some(1),
+            reason,
+        });
+    };
+    let yaml_offset = lines_with_offsets(text)
+        .nth(yaml_start)
+        .map_or(close_offset, |(o, _)| o.min(close_offset));
+    let yaml = &text[yaml_offset..close_offset];
+    let body_start = close_offset + close_line.len();
+    if yaml.trim().is_empty() {
+        return Ok((Some(FrontMatter::default()), body_start));
+    }
+    serde_yaml_ng::from_str::<FrontMatter>(yaml)
+        .map(|fm| (Some(fm), body_start))
+        .map_err(|e| {
+            let location = e.location();
+            ExamFileError::BadFrontMatter {
+                line: location.as_ref().map(|l| yaml_start + l.line()),
+                column: location.as_ref().map(|l| l.column()),
+                reason: strip_position(&strip_position(&e.to_string(), " at line "), " at position "),
+            }
+        })
+}
+
+/// Byte range of the exam JSON in `text` from `body_start`: the content of the first ```` ```json ```` fence (or a
+/// bare fence whose content starts with `{`), else from the first line starting with `{`, else from the first `{`.
+fn locate_json(text: &str, body_start: usize) -> Option<(usize, usize)> {
+    let body = &text[body_start..];
+    let mut fence: Option<usize> = None;
+    for (offset, line) in lines_with_offsets(body) {
+        let trimmed = line.trim();
+        match fence {
+            None => {
+                if let Some(info) = trimmed.strip_prefix("```") {
+                    let content = offset + line.len();
+                    let is_json = info.trim().eq_ignore_ascii_case("json")
+                        || (info.trim().is_empty() && body[content..].trim_start().starts_with('{'));
+                    if is_json {
+                        fence = Some(content);
+                    }
+                }
+            }
+            Some(content) if trimmed.starts_with("```") => {
+                return Some((body_start + content, body_start + offset));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(content) = fence {
+        return Some((body_start + content, text.len()));
+    }
+    let start = lines_with_offsets(body)
+        .find(|(_, l)| l.trim_start().starts_with('{'))
+        .map(|(offset, l)| offset + (l.len() - l.trim_start().len()))
+        .or_else(|| body.find('{'))?;
+    Some((body_start + start, text.len()))
+}
+
+/// Converts a serde_json position inside the slice starting at byte `start` into a position in the whole file.
+fn file_position(text: &str, start: usize, line: usize, column: usize) -> (usize, usize) {
+    let before = &text[..start];
+    let base_line = before.matches('\n').count() + 1;
+    let base_column = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
+    if line <= 1 {
+        (base_line, base_column + column)
+    } else {
+        (base_line + line - 1, column)
+    }
+}
+
+/// A parser message without its trailing `" at line N column M"`, since that position is relative to a slice.
+fn strip_position(message: &str, marker: &str) -> String {
+    message.find(marker).map_or(message, |i| &message[..i]).to_owned()
+}
+
+/// Any YAML scalar as text (numbers and booleans written as they read), or `None` for null.
+fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Int(i64),
+        UInt(u64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(Option::<Scalar>::deserialize(deserializer)?.map(|s| match s {
+        Scalar::Text(t) => t,
+        Scalar::Int(n) => n.to_string(),
+        Scalar::UInt(n) => n.to_string(),
+        Scalar::Float(x) => format!("{x:?}"),
+        Scalar::Bool(b) => b.to_string(),
+    }))
+}
+
+/// A count written as a number or as digits in a string.
+fn scalar_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Count {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<Count>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Count::Number(n)) => Ok(Some(n)),
+        Some(Count::Text(t)) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("question_count {t:?} is not a whole number"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::exam::{Domain, DomainField};
+
+    const ITEMS: &str = r#"{"questions": [
+        {"id": 1, "question": "Which test?", "options": ["a", "b", "c", "d"], "correct_answer": "b",
+         "explanation": "because", "domain": "Domain 5", "knId": "KN33", "difficulty": "medium",
+         "isScored": true, "type": "standard", "source_file": "old.md", "is_org_psych": false},
+        {"id": 2, "question": "Which drug?", "options": ["e", "f", "g", "h"], "correct_answer": "h",
+         "explanation": "because", "domain": "Biological Bases of Behavior", "knId": "KN2",
+         "difficulty": "hard", "question_type": "recall"}
+    ], "version": 2}"#;
+
+    fn markdown(body: &str) -> String {
+        format!(
+            "---\nexam_id: 9f1c\nexam_type: practice\ngenerated_at: 2025-03-01T06:00:00Z\nquestion_count: 225\n\
+             version: 1.0\nmodel: claude-sonnet\ntags: [seed, practice]\n---\n\n# Practice exam\n\nSome prose.\n\n{body}\n\nMore prose.\n"
+        )
+    }
+
+    fn round_trip(file: &ExamFile) -> ExamFile {
+        read_exam_file(&file.to_text()).expect("written file reads back")
+    }
+
+    #[test]
+    fn plain_json_round_trips_keeping_unknown_fields() {
+        let file = read_exam_file(ITEMS).unwrap();
+        assert_eq!(file.front_matter, None);
+        let q = &file.exam.questions[1];
+        assert_eq!(q.domain, DomainField::Known(Domain::new(1).unwrap()));
+        assert!(q.is_scored, "isScored defaults to true");
+        assert_eq!(q.extra["question_type"], "recall");
+        let text = file.to_text();
+        assert!(
+            text.contains("\"domain\": \"Domain 5: Assessment and Diagnosis\""),
+            "{text}"
+        );
+        assert!(text.contains("\"source_file\": \"old.md\"") && text.contains("\"version\": 2"));
+        assert_eq!(round_trip(&file), file);
+    }
+
+    #[test]
+    fn markdown_with_fenced_json_round_trips() {
+        let file = read_exam_file(&markdown(&format!("```json\n{ITEMS}\n```"))).unwrap();
+        let fm = file.front_matter.clone().expect("front matter");
+        assert_eq!(fm.exam_id.as_deref(), Some("9f1c"));
+        assert_eq!(fm.exam_type.as_deref(), Some("practice"));
+        assert_eq!(fm.generated_at.as_deref(), Some("2025-03-01T06:00:00Z"));
+        assert_eq!(fm.question_count, Some(225));
+        assert_eq!(fm.version.as_deref(), Some("1.0"));
+        assert_eq!(fm.other["model"], "claude-sonnet");
+        assert_eq!(fm.other["tags"], serde_json::json!(["seed", "practice"]));
+        assert_eq!(file.exam, read_exam_file(ITEMS).unwrap().exam);
+        let again = round_trip(&file);
+        assert_eq!(again, file);
+        assert!(file.to_text().starts_with("---\nexam_id: 9f1c\n"));
+    }
+
+    #[test]
+    fn markdown_with_bare_json_and_odd_scalars_reads() {
+        let text = markdown(ITEMS)
+            .replace("question_count: 225", "question_count: '71'")
+            .replace("version: 1.0", "version: 3");
+        let file = read_exam_file(&text).unwrap();
+        let fm = file.front_matter.as_ref().unwrap();
+        assert_eq!((fm.question_count, fm.version.as_deref()), (Some(71), Some("3")));
+        assert_eq!(file.exam.questions.len(), 2);
+        assert_eq!(round_trip(&file), file);
+        let empty = read_exam_file(&format!("---\n---\n{ITEMS}")).unwrap();
+        assert_eq!(empty.front_matter, Some(FrontMatter::default()));
+        assert_eq!(round_trip(&empty), empty);
+    }
+
+    #[test]
+    fn unclosed_front_matter_is_reported_at_its_opening_line() {
+        let err = read_exam_file("\n---\nexam_id: 1\n{\"questions\": []}").unwrap_err();
+        assert_eq!(err.code(), "exam_file.bad_front_matter");
+        assert!(
+            matches!(err, ExamFileError::BadFrontMatter { line: Some(2), .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_yaml_is_reported_at_its_file_line() {
+        let err = read_exam_file("---\nexam_id: 1\nquestion_count: [oops\n---\n{\"questions\": []}").unwrap_err();
+        assert_eq!(err.code(), "exam_file.bad_front_matter");
+        let ExamFileError::BadFrontMatter { line: Some(line), .. } = err else {
+            panic!("{err}")
+        };
+        assert!((3..=4).contains(&line), "{err}");
+        let err = read_exam_file("---\nquestion_count: many\n---\n{\"questions\": []}").unwrap_err();
+        assert!(err.to_string().contains("not a whole number"), "{err}");
+    }
+
+    #[test]
+    fn bad_json_is_reported_at_its_file_line() {
+        let cut = &ITEMS[..ITEMS.find("\"Which drug?\"").unwrap()];
+        let err = read_exam_file(&markdown(&format!("```json\n{cut}\n```"))).unwrap_err();
+        assert_eq!(err.code(), "exam_file.bad_json");
+        let ExamFileError::BadJson { line, .. } = err else {
+            panic!()
+        };
+        assert_eq!(line, 21, "the fence's closing line, where the cut-off JSON ends");
+        let err = read_exam_file("{\"questions\": [{\"id\": 1}]}").unwrap_err();
+        let ExamFileError::BadJson {
+            line: 1,
+            column,
+            reason,
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert!(*column > 1 && reason.contains("missing field"), "{err}");
+        assert!(err.to_string().starts_with("bad exam JSON at line 1, column"));
+    }
+
+    #[test]
+    fn text_without_json_is_no_json() {
+        for text in [
+            "",
+            "# Just prose",
+            "---\nexam_id: 1\n---\nno json here\n",
+            "```json\n```",
+        ] {
+            let err = read_exam_file(text).unwrap_err();
+            assert_eq!(err.code(), "exam_file.no_json", "{text:?}");
+            assert!(!err.is_retryable());
+        }
+    }
+}

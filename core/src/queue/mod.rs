@@ -1,0 +1,31 @@
+//! The job queue as a pure state machine: the job model, retries with capped exponential backoff and jitter,
+//! leases fenced by holder and attempt, per-attempt timeouts, dedupe of unfinished keys, retention and the status
+//! view. No I/O and no clock: every transition takes `now` (and a jitter draw) and returns the next job or a
+//! [`Decision`], so the same code drives the durable stores' workers and the browser [`Tracker`] (WASM).
+//!
+//! Life of a job: `Pending` →[`start`]→ `Running` →[`decide`]+[`apply`]→ `Succeeded` | `RetryWait` | `Dead`;
+//! `RetryWait` →[`start`]→ `Running` again; `Running` →[`release`]→ `Pending` (attempt not counted); `Pending` |
+//! `RetryWait` →[`cancel`]→ `Cancelled`. Final states never change; [`Retention`] says when they are deleted.
+
+mod decide;
+mod error;
+mod job;
+mod options;
+mod retry;
+mod status;
+mod tracker;
+mod transition;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod proptests;
+
+pub use decide::{ABANDONED_CODE, Decision, Outcome, TIMEOUT_CODE, apply, decide, overdue};
+pub use error::QueueError;
+pub use job::{Job, JobError, JobId, JobKey, JobState, Lease, unfinished_for};
+pub use options::{AttemptTimeouts, QueueOptions, Retention};
+pub use retry::RetryPolicy;
+pub use status::{JobSummary, QueueStatus, StateCounts};
+pub use tracker::{TRACKER_HOLDER, Tracker};
+pub use transition::{cancel, heartbeat, release, start};

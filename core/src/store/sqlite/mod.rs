@@ -1,0 +1,179 @@
+//! The embedded SQLite backend: WAL mode, a busy timeout, a small pool of connections, and every call run on
+//! tokio's blocking threads so the async threads never wait on disk or locks.
+
+mod activity;
+mod exams;
+mod migrations;
+mod sql;
+
+pub use rusqlite;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, ErrorCode as SqliteCode, OpenFlags};
+use tokio::sync::Semaphore;
+
+use super::StoreError;
+
+/// How to open a SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Connections in the pool; calls beyond this wait asynchronously for a free one.
+    pub connections: usize,
+    /// How long a statement waits for another connection's write lock before failing with `store.busy`.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            connections: 4,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A SQLite database file holding exams, user activity and (with the queue) jobs. Cheap to clone; clones share
+/// the pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Pool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+/// Returns a borrowed connection to the pool even if the call using it panics.
+struct Lease<'a> {
+    pool: &'a Pool,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, applies pending migrations, and fills the pool.
+    pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if options.connections == 0 {
+            return Err(StoreError::invalid("connections", "must be at least 1"));
+        }
+        let opened_path = path.clone();
+        let conns = tokio::task::spawn_blocking(move || -> Result<Vec<Connection>, StoreError> {
+            let mut first = connect(&opened_path, options.busy_timeout)?;
+            migrations::migrate(&mut first)?;
+            let mut conns = vec![first];
+            for _ in 1..options.connections {
+                conns.push(connect(&opened_path, options.busy_timeout)?);
+            }
+            Ok(conns)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+        let permits = Semaphore::new(conns.len());
+        Ok(Self {
+            inner: Arc::new(Pool {
+                path,
+                idle: Mutex::new(conns),
+                permits,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread: the escape hatch for a caller's own queries
+    /// (reports, fixtures, baselines in benches). The schema is the one in this module's migrations.
+    pub async fn with_connection<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.with_conn(f).await
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread.
+    pub(crate) async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let pool = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut lease = Lease { pool: &pool, conn };
+            let conn = lease
+                .conn
+                .as_mut()
+                .ok_or_else(|| StoreError::Task("connection pool is empty".into()))?;
+            f(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(db_error)?;
+    conn.busy_timeout(busy_timeout).map_err(db_error)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(db_error)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Database(format!("could not enable WAL mode (got {mode})")));
+    }
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .map_err(db_error)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Maps a SQLite error to the store's codes: lock contention is retryable, constraint violations are conflicts.
+pub fn db_error(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(SqliteCode::DatabaseBusy | SqliteCode::DatabaseLocked) => StoreError::Busy(e.to_string()),
+        Some(SqliteCode::ConstraintViolation) => StoreError::Conflict(e.to_string()),
+        _ => StoreError::Database(e.to_string()),
+    }
+}
+
+/// Milliseconds since the Unix epoch, the unit every time column uses.
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// The inverse of [`to_ms`]; out-of-range values are corrupt rows.
+pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+}
