@@ -1,4 +1,5 @@
 //! The SQLite store's semantics: atomic claims under concurrency, set-based planning, cleanup, analytics.
+#![cfg(feature = "sqlite")]
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;

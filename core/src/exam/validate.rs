@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::blueprint::{Domain, Kn};
 use super::model::{DomainField, Exam, Question};
 use super::spec::ExamSpec;
-use text::{fold_option, is_banned_option, normalise_words};
+use text::{is_banned_option, normalise_words, same_option};
 
 /// Options an item must have.
 const OPTIONS: usize = 4;
@@ -230,16 +230,15 @@ fn check_item(q: &Question, out: &mut Vec<Problem>) {
             format!("option {} is empty", letters(&empty)),
         ));
     }
-    let folded: Vec<String> = q.options.iter().map(|o| fold_option(o)).collect();
-    for i in 0..folded.len() {
-        if let Some(j) = (i + 1..folded.len()).find(|&j| !folded[i].is_empty() && folded[i] == folded[j]) {
-            let message = format!(
-                "options {} and {} are the same: {:?}",
-                letter(i),
-                letter(j),
-                preview(&q.options[j])
-            );
-            out.push(Problem::item(C::OptionDuplicate, q, message));
+    for i in 0..q.options.len() {
+        let blank = q.options[i].trim().is_empty();
+        if let Some(j) = (i + 1..q.options.len()).find(|&j| !blank && same_option(&q.options[i], &q.options[j])) {
+            let (a, b, text) = (letter(i), letter(j), preview(&q.options[j]));
+            out.push(Problem::item(
+                C::OptionDuplicate,
+                q,
+                format!("options {a} and {b} are the same: {text:?}"),
+            ));
         }
     }
     if !q.options.contains(&q.correct_answer) {
@@ -430,7 +429,11 @@ fn check_positions(exam: &Exam, out: &mut Vec<Problem>) {
 
 /// The KN of a `knId` written exactly `KN<n>` (the form the front-end stores); `kn33` or `KN033` do not count.
 fn strict_kn(text: &str) -> Option<Kn> {
-    Kn::parse(text).filter(|kn| kn.to_string() == text)
+    let digits = text.strip_prefix("KN")?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Kn::parse(text)
 }
 
 /// `A`, `B`, ... for a 0-based position.

@@ -112,6 +112,24 @@ pub struct QueueStatus {
 }
 
 impl QueueStatus {
+    /// Builds the status from a store's aggregates: counts per state, a page of unfinished jobs, and the `run_at`
+    /// of the oldest due job.
+    pub fn from_parts(
+        counts: StateCounts,
+        jobs: Vec<JobSummary>,
+        oldest_due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let oldest_due_age_ms = oldest_due.map_or(0, |t| u64::try_from((now - t).num_milliseconds()).unwrap_or(0));
+        Self {
+            queue_length: counts.unfinished(),
+            is_processing: counts.running > 0,
+            jobs,
+            counts,
+            oldest_due_age_ms,
+        }
+    }
+
     /// Builds the status of `jobs` at `now`.
     pub fn from_jobs<'a>(jobs: impl IntoIterator<Item = &'a Job>, now: DateTime<Utc>) -> Self {
         let mut counts = StateCounts::default();
@@ -126,14 +144,7 @@ impl QueueStatus {
                 oldest_due = Some(oldest_due.map_or(job.run_at, |t| t.min(job.run_at)));
             }
         }
-        let oldest_due_age_ms = oldest_due.map_or(0, |t| u64::try_from((now - t).num_milliseconds()).unwrap_or(0));
-        Self {
-            queue_length: counts.unfinished(),
-            is_processing: counts.running > 0,
-            jobs: summaries,
-            counts,
-            oldest_due_age_ms,
-        }
+        Self::from_parts(counts, summaries, oldest_due, now)
     }
 }
 

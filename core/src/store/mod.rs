@@ -17,6 +17,7 @@ pub use types::{
 
 use crate::exam::ExamType;
 use crate::policy::Policy;
+use crate::queue::{Decision, Job, JobId, JobKey, QueueOptions, QueueStatus, Retention};
 
 /// How many rows one cleanup statement deletes at most, so a large backlog never holds the write lock for long.
 pub const DEFAULT_CLEANUP_BATCH: u32 = 1_000;
@@ -78,4 +79,81 @@ pub trait ActivityStore: Send + Sync {
 
     /// How many users were seen at or after `since`.
     async fn count_active_users(&self, since: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// The result of an enqueue: the job holding the key, and whether this call created it (false: an unfinished job
+/// for the key already existed and is returned instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The unfinished job for the key.
+    pub job: Job,
+    /// Whether it was created by this call.
+    pub created: bool,
+}
+
+/// How many unfinished jobs a status lists at most (the counts always cover every job).
+pub const STATUS_JOB_LIMIT: u32 = 200;
+
+/// The durable job queue. At most one unfinished job per (user, type) is enforced by the database; every change to
+/// a running job is fenced on its lease holder and attempt, so a worker whose lease was taken over changes nothing.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Enqueues a job for `key` due at `now`, or returns the unfinished job that already holds the key.
+    async fn enqueue(
+        &self,
+        key: &JobKey,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Enqueued, StoreError>;
+
+    /// Records what a sweeper finds at `now` for running jobs whose lease expired or whose deadline passed
+    /// (`queue::overdue`), then claims up to `limit` due jobs for `holder` in one statement, oldest due first.
+    async fn claim_jobs(
+        &self,
+        holder: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Extends the lease of a running job held by `job.lease.holder` at `job.attempt`, returning the renewed job.
+    /// Refused with [`StoreError::LeaseLost`] when the lease was taken over, expired, or the deadline passed.
+    async fn heartbeat_job(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Job, StoreError>;
+
+    /// Writes a decision for the running `job`, fenced on its holder and attempt.
+    async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError>;
+
+    /// Stores the job's exam and marks the job succeeded in one transaction, fenced on holder and attempt: never
+    /// an exam whose job still looks unfinished, never a second exam from a retried job.
+    async fn complete_job_with_exam(
+        &self,
+        job: &Job,
+        exam: NewExam,
+        now: DateTime<Utc>,
+    ) -> Result<(Job, String), StoreError>;
+
+    /// Gives a running job back (graceful shutdown, a spent drain budget): pending, due at once, attempt returned.
+    async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError>;
+
+    /// One job by id.
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError>;
+
+    /// When the next waiting job becomes due (`None` when nothing waits), so idle workers sleep until then.
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Counts per state, the oldest due job's age, and up to `limit` unfinished jobs, oldest due first.
+    async fn queue_status(&self, now: DateTime<Utc>, limit: u32) -> Result<QueueStatus, StoreError>;
+
+    /// Cancels every unfinished job that is not running (the old `clearJobQueue`); running ones finish or time
+    /// out. Returns how many were cancelled.
+    async fn clear_queue(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Deletes finished jobs past their retention, at most `batch` per statement; returns how many.
+    async fn cleanup_jobs(&self, now: DateTime<Utc>, retention: &Retention, batch: u32)
+    -> Result<u64, StoreError>;
 }

@@ -3,6 +3,7 @@
 
 mod activity;
 mod exams;
+mod jobs;
 mod migrations;
 mod sql;
 

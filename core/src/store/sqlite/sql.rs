@@ -118,3 +118,162 @@ pub(crate) const LAST_SEEN: &str = "SELECT last_seen_at FROM user_activity WHERE
 
 /// ?1 active since.
 pub(crate) const COUNT_ACTIVE: &str = "SELECT COUNT(*) FROM user_activity WHERE last_seen_at >= ?1";
+
+/// Schema version 2: the durable job queue, and the link from an exam to the job that made it.
+pub(crate) const SCHEMA_V2: &str = "
+CREATE TABLE jobs (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    user_id            TEXT NOT NULL,
+    exam_type          TEXT NOT NULL CHECK (exam_type IN ('diagnostic', 'practice')),
+    state              TEXT NOT NULL
+                       CHECK (state IN ('pending', 'running', 'retry_wait', 'succeeded', 'dead', 'cancelled')),
+    attempt            INTEGER NOT NULL DEFAULT 0,
+    max_attempts       INTEGER NOT NULL,
+    run_at             INTEGER NOT NULL,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    started_at         INTEGER,
+    deadline_at        INTEGER,
+    lease_holder       TEXT,
+    lease_expires_at   INTEGER,
+    finished_at        INTEGER,
+    last_error_code    TEXT,
+    last_error_message TEXT,
+    CHECK ((state = 'running') = (lease_holder IS NOT NULL))
+);
+-- At most one unfinished job per (user, type): the dedupe rule, enforced by the database.
+CREATE UNIQUE INDEX jobs_one_unfinished_per_key ON jobs (user_id, exam_type)
+    WHERE state IN ('pending', 'running', 'retry_wait');
+CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('pending', 'retry_wait');
+CREATE INDEX jobs_running_lease ON jobs (lease_expires_at) WHERE state = 'running';
+CREATE INDEX jobs_finished ON jobs (state, finished_at) WHERE state IN ('succeeded', 'dead', 'cancelled');
+
+ALTER TABLE pre_generated_exams ADD COLUMN job_id TEXT;
+CREATE UNIQUE INDEX pge_job_id ON pre_generated_exams (job_id) WHERE job_id IS NOT NULL;
+";
+
+/// The columns of a job row, in the order `jobs::read_job` reads them.
+macro_rules! job_columns {
+    () => {
+        "id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at, started_at, \
+         deadline_at, lease_holder, lease_expires_at, finished_at, last_error_code, last_error_message"
+    };
+}
+
+/// ?1 id, ?2 user, ?3 type, ?4 max attempts, ?5 now. Does nothing when an unfinished job holds the key.
+pub(crate) const ENQUEUE_JOB: &str = "
+INSERT INTO jobs (id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at)
+VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?5, ?5)
+ON CONFLICT DO NOTHING";
+
+/// ?1 user, ?2 type.
+pub(crate) const UNFINISHED_JOB_FOR_KEY: &str = concat!(
+    "
+SELECT ",
+    job_columns!(),
+    "
+FROM jobs WHERE user_id = ?1 AND exam_type = ?2 AND state IN ('pending', 'running', 'retry_wait')"
+);
+
+/// ?1 id.
+pub(crate) const JOB_BY_ID: &str = concat!(
+    "
+SELECT ",
+    job_columns!(),
+    "
+FROM jobs WHERE id = ?1"
+);
+
+/// Running jobs whose lease expired or deadline passed. ?1 now, ?2 limit.
+pub(crate) const OVERDUE_JOBS: &str = concat!(
+    "
+SELECT ",
+    job_columns!(),
+    "
+FROM jobs WHERE state = 'running' AND (lease_expires_at <= ?1 OR deadline_at <= ?1)
+ORDER BY lease_expires_at LIMIT ?2"
+);
+
+/// The claim, in one statement; the same transition as `queue::start`. ?1 holder, ?2 now, ?3 lease expiry,
+/// ?4 diagnostic deadline, ?5 practice deadline, ?6 limit.
+pub(crate) const CLAIM_JOBS: &str = concat!(
+    "
+UPDATE jobs SET
+    state = 'running', attempt = attempt + 1, started_at = ?2, updated_at = ?2,
+    deadline_at = CASE exam_type WHEN 'diagnostic' THEN ?4 ELSE ?5 END,
+    lease_holder = ?1, lease_expires_at = ?3
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE state IN ('pending', 'retry_wait') AND run_at <= ?2 AND attempt < max_attempts
+    ORDER BY run_at, created_at
+    LIMIT ?6
+)
+RETURNING ",
+    job_columns!()
+);
+
+/// Renews a lease, fenced. ?1 id, ?2 holder, ?3 attempt, ?4 now, ?5 new expiry.
+pub(crate) const HEARTBEAT_JOB: &str = concat!(
+    "
+UPDATE jobs SET lease_expires_at = ?5, updated_at = ?4
+WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempt = ?3
+  AND lease_expires_at > ?4 AND deadline_at > ?4
+RETURNING ",
+    job_columns!()
+);
+
+/// Writes a decision, fenced. ?1 id, ?2 holder, ?3 attempt, ?4 state, ?5 run_at (NULL keeps it), ?6 error code,
+/// ?7 error message, ?8 decided at, ?9 finished at (NULL unless final).
+pub(crate) const FINISH_JOB: &str = concat!(
+    "
+UPDATE jobs SET state = ?4, run_at = COALESCE(?5, run_at), last_error_code = ?6, last_error_message = ?7,
+    updated_at = ?8, finished_at = ?9, lease_holder = NULL, lease_expires_at = NULL, deadline_at = NULL
+WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempt = ?3
+RETURNING ",
+    job_columns!()
+);
+
+/// Gives a running job back without counting the attempt (`queue::release`). ?1 id, ?2 holder, ?3 attempt, ?4 now.
+pub(crate) const RELEASE_JOB: &str = concat!(
+    "
+UPDATE jobs SET state = 'pending', attempt = attempt - 1, run_at = ?4, updated_at = ?4,
+    lease_holder = NULL, lease_expires_at = NULL, deadline_at = NULL
+WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempt = ?3
+RETURNING ",
+    job_columns!()
+);
+
+/// ?1 id, ?2 user, ?3 type, ?4 exam JSON, ?5 item count, ?6 created, ?7 expiry, ?8 job id.
+pub(crate) const INSERT_JOB_EXAM: &str = "
+INSERT INTO pre_generated_exams
+    (id, user_id, exam_type, questions, question_count, generated_at, created_at, expires_at, job_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)";
+
+/// ?1 now.
+pub(crate) const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'retry_wait')";
+
+pub(crate) const COUNT_JOBS_BY_STATE: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
+
+/// ?1 now.
+pub(crate) const OLDEST_DUE: &str = "
+SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'retry_wait') AND run_at <= ?1";
+
+/// ?1 limit.
+pub(crate) const UNFINISHED_JOBS_PAGE: &str = concat!(
+    "
+SELECT ",
+    job_columns!(),
+    "
+FROM jobs WHERE state IN ('pending', 'running', 'retry_wait')
+ORDER BY run_at, created_at LIMIT ?1"
+);
+
+/// ?1 now.
+pub(crate) const CLEAR_QUEUE: &str = "
+UPDATE jobs SET state = 'cancelled', updated_at = ?1, finished_at = ?1 WHERE state IN ('pending', 'retry_wait')";
+
+/// ?1 state, ?2 finished-at cut-off, ?3 batch size.
+pub(crate) const DELETE_FINISHED_JOBS_BATCH: &str = "
+DELETE FROM jobs WHERE rowid IN (
+    SELECT rowid FROM jobs WHERE state = ?1 AND finished_at <= ?2 LIMIT ?3
+)";

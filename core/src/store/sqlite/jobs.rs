@@ -1,0 +1,434 @@
+//! [`JobStore`] on SQLite: a single writer, so claims are one `UPDATE ... RETURNING` inside an immediate
+//! transaction (no `SKIP LOCKED` needed), and every change to a running job is fenced on holder and attempt.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use super::{SqliteStore, db_error, from_ms, sql, to_ms};
+use crate::queue::{
+    Decision, Job, JobError, JobId, JobKey, JobState, JobSummary, Lease, QueueOptions, QueueStatus, Retention,
+    StateCounts, decide, overdue,
+};
+use crate::store::{Enqueued, JobStore, NewExam, StoreError};
+
+/// How many overdue jobs one claim call settles before claiming.
+const REAP_LIMIT: i64 = 100;
+
+/// A job row as stored, before its text and integers are checked.
+struct JobRow {
+    id: String,
+    user_id: String,
+    exam_type: String,
+    state: String,
+    attempt: i64,
+    max_attempts: i64,
+    run_at: i64,
+    created_at: i64,
+    updated_at: i64,
+    started_at: Option<i64>,
+    deadline_at: Option<i64>,
+    lease_holder: Option<String>,
+    lease_expires_at: Option<i64>,
+    finished_at: Option<i64>,
+    last_error_code: Option<String>,
+    last_error_message: Option<String>,
+}
+
+fn read_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
+    Ok(JobRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        exam_type: r.get(2)?,
+        state: r.get(3)?,
+        attempt: r.get(4)?,
+        max_attempts: r.get(5)?,
+        run_at: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+        started_at: r.get(9)?,
+        deadline_at: r.get(10)?,
+        lease_holder: r.get(11)?,
+        lease_expires_at: r.get(12)?,
+        finished_at: r.get(13)?,
+        last_error_code: r.get(14)?,
+        last_error_message: r.get(15)?,
+    })
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+impl JobRow {
+    fn into_job(self) -> Result<Job, StoreError> {
+        let opt = |v: Option<i64>| v.map(from_ms).transpose();
+        let lease = match (self.lease_holder, self.lease_expires_at) {
+            (Some(holder), Some(expires)) => Some(Lease {
+                holder,
+                expires_at: from_ms(expires)?,
+            }),
+            _ => None,
+        };
+        let last_error = match (self.last_error_code, self.last_error_message) {
+            (Some(code), message) => Some(JobError {
+                code,
+                message: message.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        Ok(Job {
+            id: JobId(self.id),
+            key: JobKey {
+                user_id: self.user_id,
+                exam_type: self.exam_type.parse().map_err(corrupt)?,
+            },
+            state: self.state.parse().map_err(corrupt)?,
+            attempt: u32::try_from(self.attempt).map_err(corrupt)?,
+            max_attempts: u32::try_from(self.max_attempts).map_err(corrupt)?,
+            run_at: from_ms(self.run_at)?,
+            created_at: from_ms(self.created_at)?,
+            updated_at: from_ms(self.updated_at)?,
+            started_at: opt(self.started_at)?,
+            deadline: opt(self.deadline_at)?,
+            lease,
+            finished_at: opt(self.finished_at)?,
+            last_error,
+        })
+    }
+}
+
+fn query_jobs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Job>, StoreError> {
+    let rows = conn
+        .prepare_cached(sql)
+        .and_then(|mut st| st.query_map(params, read_row)?.collect::<Result<Vec<_>, _>>())
+        .map_err(db_error)?;
+    rows.into_iter().map(JobRow::into_job).collect()
+}
+
+fn query_job(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Job>, StoreError> {
+    let row = conn
+        .prepare_cached(sql)
+        .and_then(|mut st| st.query_row(params, read_row).optional())
+        .map_err(db_error)?;
+    row.map(JobRow::into_job).transpose()
+}
+
+/// The holder and attempt that fence a change to a running job.
+fn fence(job: &Job) -> Result<(String, i64), StoreError> {
+    let holder = job.lease.as_ref().map(|l| l.holder.clone()).ok_or_else(|| {
+        StoreError::LeaseLost(format!("job {} is not held (state {})", job.id, job.state.as_str()))
+    })?;
+    Ok((holder, i64::from(job.attempt)))
+}
+
+fn lease_lost(job: &Job) -> StoreError {
+    StoreError::LeaseLost(format!(
+        "job {} attempt {} is no longer held by this worker",
+        job.id, job.attempt
+    ))
+}
+
+fn write_decision(tx: &Transaction<'_>, job: &Job, decision: &Decision) -> Result<Option<Job>, StoreError> {
+    let (holder, attempt) = fence(job)?;
+    let error = decision.last_error.as_ref();
+    query_job(
+        tx,
+        sql::FINISH_JOB,
+        params![
+            job.id.as_str(),
+            holder,
+            attempt,
+            decision.state.as_str(),
+            decision.run_at.map(to_ms),
+            error.map(|e| e.code.as_str()),
+            error.map(|e| e.message.as_str()),
+            to_ms(decision.decided_at),
+            decision.state.is_finished().then(|| to_ms(decision.decided_at)),
+        ],
+    )
+}
+
+/// Settles running jobs nobody will report on: an expired lease is an abandoned attempt, a passed deadline a
+/// timed-out one; each goes to retry wait or dead by the same rules as a reported failure.
+fn reap_overdue(tx: &Transaction<'_>, now: DateTime<Utc>, options: &QueueOptions) -> Result<usize, StoreError> {
+    let overdue_jobs = query_jobs(tx, sql::OVERDUE_JOBS, params![to_ms(now), REAP_LIMIT])?;
+    let mut reaped = 0;
+    for job in overdue_jobs {
+        let Some(outcome) = overdue(&job, now) else { continue };
+        let decision = decide(&job, &outcome, now, options, rand::random::<f64>()).map_err(corrupt)?;
+        if write_decision(tx, &job, &decision)?.is_some() {
+            tracing::warn!(
+                "[BGJob] job {} ({} {}) attempt {} {}: now {}",
+                job.id,
+                job.key.user_id,
+                job.key.exam_type,
+                job.attempt,
+                decision.last_error.as_ref().map_or("overdue", |e| e.code.as_str()),
+                decision.state.as_str()
+            );
+            reaped += 1;
+        }
+    }
+    Ok(reaped)
+}
+
+fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn enqueue(
+        &self,
+        key: &JobKey,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Enqueued, StoreError> {
+        crate::store::UserId::parse(&key.user_id)?;
+        options
+            .check()
+            .map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
+        let (key, max_attempts) = (key.clone(), i64::from(options.retry.max_attempts));
+        self.with_conn(move |conn| {
+            let tx = immediate(conn)?;
+            let id = uuid::Uuid::new_v4().to_string();
+            let inserted = tx
+                .prepare_cached(sql::ENQUEUE_JOB)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        id,
+                        key.user_id,
+                        key.exam_type.as_str(),
+                        max_attempts,
+                        to_ms(now)
+                    ])
+                })
+                .map_err(db_error)?;
+            let job = query_job(
+                &tx,
+                sql::UNFINISHED_JOB_FOR_KEY,
+                params![key.user_id, key.exam_type.as_str()],
+            )?
+            .ok_or_else(|| StoreError::Database("enqueued job not found".into()))?;
+            tx.commit().map_err(db_error)?;
+            Ok(Enqueued {
+                created: inserted == 1 && job.id.as_str() == id,
+                job,
+            })
+        })
+        .await
+    }
+
+    async fn claim_jobs(
+        &self,
+        holder: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Vec<Job>, StoreError> {
+        if holder.is_empty() {
+            return Err(StoreError::invalid("holder", "must not be empty"));
+        }
+        let (holder, options) = (holder.to_owned(), *options);
+        self.with_conn(move |conn| {
+            let tx = immediate(conn)?;
+            reap_overdue(&tx, now, &options)?;
+            let lease_until = to_ms(now + options.lease_duration);
+            let deadline = |t| to_ms(now + options.attempt_timeout(t));
+            let jobs = query_jobs(
+                &tx,
+                sql::CLAIM_JOBS,
+                params![
+                    holder,
+                    to_ms(now),
+                    lease_until,
+                    deadline(crate::exam::ExamType::Diagnostic),
+                    deadline(crate::exam::ExamType::Practice),
+                    i64::from(limit)
+                ],
+            )?;
+            tx.commit().map_err(db_error)?;
+            Ok(jobs)
+        })
+        .await
+    }
+
+    async fn heartbeat_job(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Job, StoreError> {
+        let (holder, attempt) = fence(job)?;
+        let (job, expires) = (job.clone(), to_ms(now + options.lease_duration));
+        self.with_conn(move |conn| {
+            query_job(
+                conn,
+                sql::HEARTBEAT_JOB,
+                params![job.id.as_str(), holder, attempt, to_ms(now), expires],
+            )?
+            .ok_or_else(|| lease_lost(&job))
+        })
+        .await
+    }
+
+    async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError> {
+        let (job, decision) = (job.clone(), decision.clone());
+        self.with_conn(move |conn| {
+            let tx = immediate(conn)?;
+            let done = write_decision(&tx, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
+            tx.commit().map_err(db_error)?;
+            Ok(done)
+        })
+        .await
+    }
+
+    async fn complete_job_with_exam(
+        &self,
+        job: &Job,
+        exam: NewExam,
+        now: DateTime<Utc>,
+    ) -> Result<(Job, String), StoreError> {
+        if exam.user_id.as_str() != job.key.user_id || exam.exam_type != job.key.exam_type {
+            return Err(StoreError::invalid(
+                "exam",
+                format!("does not belong to job {}", job.id),
+            ));
+        }
+        let json = serde_json::to_string(&exam.exam).map_err(corrupt)?;
+        let job = job.clone();
+        self.with_conn(move |conn| {
+            let tx = immediate(conn)?;
+            let decision = Decision {
+                state: JobState::Succeeded,
+                run_at: None,
+                last_error: None,
+                decided_at: now,
+            };
+            let done = write_decision(&tx, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
+            let exam_id = uuid::Uuid::new_v4().to_string();
+            tx.prepare_cached(sql::INSERT_JOB_EXAM)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        exam_id,
+                        exam.user_id.as_str(),
+                        exam.exam_type.as_str(),
+                        json,
+                        exam.exam.questions.len() as i64,
+                        to_ms(exam.created_at),
+                        to_ms(exam.expires_at),
+                        job.id.as_str(),
+                    ])
+                })
+                .map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            Ok((done, exam_id))
+        })
+        .await
+    }
+
+    async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError> {
+        let (holder, attempt) = fence(job)?;
+        let job = job.clone();
+        self.with_conn(move |conn| {
+            query_job(
+                conn,
+                sql::RELEASE_JOB,
+                params![job.id.as_str(), holder, attempt, to_ms(now)],
+            )?
+            .ok_or_else(|| lease_lost(&job))
+        })
+        .await
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        let id = id.clone();
+        self.with_conn(move |conn| query_job(conn, sql::JOB_BY_ID, params![id.as_str()]))
+            .await
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<i64> = self
+            .with_conn(|conn| {
+                conn.prepare_cached(sql::NEXT_DUE)
+                    .and_then(|mut st| st.query_row([], |r| r.get(0)))
+                    .map_err(db_error)
+            })
+            .await?;
+        next.map(from_ms).transpose()
+    }
+
+    async fn queue_status(&self, now: DateTime<Utc>, limit: u32) -> Result<QueueStatus, StoreError> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction().map_err(db_error)?;
+            let mut counts = StateCounts::default();
+            let by_state: Vec<(String, i64)> = tx
+                .prepare_cached(sql::COUNT_JOBS_BY_STATE)
+                .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .map_err(db_error)?;
+            for (state, n) in by_state {
+                let state: JobState = state.parse().map_err(corrupt)?;
+                counts.add(state, u64::try_from(n).unwrap_or(0));
+            }
+            let oldest: Option<i64> = tx
+                .prepare_cached(sql::OLDEST_DUE)
+                .and_then(|mut st| st.query_row(params![to_ms(now)], |r| r.get(0)))
+                .map_err(db_error)?;
+            let jobs = query_jobs(&tx, sql::UNFINISHED_JOBS_PAGE, params![i64::from(limit)])?;
+            tx.commit().map_err(db_error)?;
+            let summaries = jobs.iter().map(JobSummary::of).collect();
+            Ok(QueueStatus::from_parts(
+                counts,
+                summaries,
+                oldest.map(from_ms).transpose()?,
+                now,
+            ))
+        })
+        .await
+    }
+
+    async fn clear_queue(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n = self
+            .with_conn(move |conn| {
+                conn.prepare_cached(sql::CLEAR_QUEUE)
+                    .and_then(|mut st| st.execute(params![to_ms(now)]))
+                    .map_err(db_error)
+            })
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn cleanup_jobs(
+        &self,
+        now: DateTime<Utc>,
+        retention: &Retention,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        if batch == 0 {
+            return Err(StoreError::invalid("batch", "must be at least 1"));
+        }
+        let mut deleted = 0;
+        for state in [JobState::Succeeded, JobState::Dead, JobState::Cancelled] {
+            let Some(keep) = retention.keep_for(state) else {
+                continue;
+            };
+            let cutoff = to_ms(now - keep);
+            loop {
+                let n = self
+                    .with_conn(move |conn| {
+                        conn.prepare_cached(sql::DELETE_FINISHED_JOBS_BATCH)
+                            .and_then(|mut st| st.execute(params![state.as_str(), cutoff, i64::from(batch)]))
+                            .map_err(db_error)
+                    })
+                    .await? as u64;
+                deleted += n;
+                if n < u64::from(batch) {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
