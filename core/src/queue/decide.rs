@@ -34,7 +34,8 @@ pub enum Outcome {
     /// The attempt ran past its deadline and was aborted. Retryable, recorded as `queue.timeout`.
     TimedOut,
     /// The holder went silent and its lease expired (a crash or a lost tab). Retryable, recorded as
-    /// `queue.abandoned`; the attempt counts.
+    /// `queue.abandoned`; the attempt counts, but the retry is due at once: the job did nothing wrong, and the
+    /// lease already made it wait.
     Abandoned,
 }
 
@@ -72,7 +73,7 @@ fn iso(t: DateTime<Utc>) -> String {
 
 /// Decides what follows an attempt's outcome. Success → `Succeeded`. A retryable failure (timeouts and abandoned
 /// leases included) with attempts left (`attempt < max_attempts`) → `RetryWait` at
-/// `now + max(backoff(attempt, jitter_unit), retry_after)`. Otherwise → `Dead`, keeping the error. Refused unless
+/// `now + max(backoff(attempt, jitter_unit), retry_after)`, or at `now` for an abandoned attempt. Otherwise → `Dead`, keeping the error. Refused unless
 /// the job is running; the holder/attempt fence is the caller's (a store's `WHERE`, the tracker's check).
 pub fn decide(
     job: &Job,
@@ -127,7 +128,10 @@ pub fn decide(
             decided_at: now,
         });
     }
-    let backoff = options.retry.backoff(job.attempt, jitter_unit);
+    let backoff = match outcome {
+        Outcome::Abandoned => TimeDelta::zero(),
+        _ => options.retry.backoff(job.attempt, jitter_unit),
+    };
     let wait = retry_after.map_or(backoff, |asked| backoff.max(asked));
     Ok(Decision {
         state: JobState::RetryWait,
@@ -275,6 +279,7 @@ mod tests {
         );
         assert!(d.last_error.as_ref().unwrap().message.contains("worker-a"));
         assert_eq!(apply(&job, &d).attempt, 1, "the abandoned attempt counts");
+        assert_eq!(d.run_at, Some(t0()), "an abandoned attempt is retried at once");
         assert_eq!(
             decide(&pending(), &Outcome::TimedOut, t0(), &opts(), 0.0),
             Err(QueueError::NotRunning(JobState::Pending))
