@@ -18,6 +18,8 @@ pub mod queue;
 pub mod simulator;
 #[cfg(feature = "runtime")]
 pub mod store;
+#[cfg(feature = "runtime")]
+pub mod worker;
 
 #[cfg(feature = "runtime")]
 pub use clock::SystemClock;
