@@ -21,12 +21,7 @@ const CLAIMS: usize = 20_000;
 const FULL_EXAMS: u64 = 400;
 
 fn small_spec() -> ExamSpec {
-    ExamSpec {
-        name: "one-item".into(),
-        item_count: 1,
-        scored_count: 1,
-        allocation: Allocation::WeightedByDomain,
-    }
+    ExamSpec { name: "one-item".into(), item_count: 1, scored_count: 1, allocation: Allocation::WeightedByDomain }
 }
 
 fn user(i: u64) -> UserId {
@@ -46,11 +41,7 @@ async fn small_store(now: DateTime<Utc>) -> SqliteStore {
             let mut batch = Vec::with_capacity(10_000);
             for u in chunk * 1_000..(chunk + 1) * 1_000 {
                 for k in 0..EXAMS_PER_USER {
-                    let exam_type = if k % 2 == 0 {
-                        ExamType::Diagnostic
-                    } else {
-                        ExamType::Practice
-                    };
+                    let exam_type = if k % 2 == 0 { ExamType::Diagnostic } else { ExamType::Practice };
                     let created = now - TimeDelta::hours(((u * 7 + k * 13) % 140) as i64);
                     batch.push(
                         NewExam::new(user(u), exam_type, template.clone(), &spec, created, &policy).unwrap(),
@@ -72,10 +63,7 @@ async fn seed_claim(store: &SqliteStore, user: &UserId, exam_type: ExamType, now
                 "SELECT id, questions FROM pre_generated_exams WHERE user_id = ?1 AND exam_type = ?2 \
                  AND used = 0 AND expires_at > ?3 ORDER BY created_at DESC LIMIT 1",
             )
-            .and_then(|mut st| {
-                st.query_row(params![u, t, now_ms], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
+            .and_then(|mut st| st.query_row(params![u, t, now_ms], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(db_error)
         })
         .await
@@ -139,11 +127,8 @@ async fn small_claims(now: DateTime<Utc>) {
     let store = small_store(now).await;
     store
         .with_connection(|c| {
-            c.execute(
-                "UPDATE pre_generated_exams SET used = 0, used_at = NULL WHERE used = 1",
-                [],
-            )
-            .map_err(db_error)
+            c.execute("UPDATE pre_generated_exams SET used = 0, used_at = NULL WHERE used = 1", [])
+                .map_err(db_error)
         })
         .await
         .expect("reset");
@@ -153,11 +138,7 @@ async fn small_claims(now: DateTime<Utc>) {
     // Interleave the two so both see the same cache and disk state.
     for i in 0..CLAIMS * 2 {
         let u = user(rng.random_range(0..USERS));
-        let t = if rng.random_bool(0.5) {
-            ExamType::Diagnostic
-        } else {
-            ExamType::Practice
-        };
+        let t = if rng.random_bool(0.5) { ExamType::Diagnostic } else { ExamType::Practice };
         let start = Instant::now();
         let served = if i % 2 == 0 {
             store.claim_exam(&u, t, now).await.expect("claim").map(|c| c.exam)
@@ -166,24 +147,11 @@ async fn small_claims(now: DateTime<Utc>) {
         };
         let elapsed = start.elapsed();
         assert!(served.is_some(), "fixture has stock for every pair");
-        if i % 2 == 0 {
-            ours.record(elapsed)
-        } else {
-            seed.record(elapsed)
-        }
+        if i % 2 == 0 { ours.record(elapsed) } else { seed.record(elapsed) }
     }
-    println!(
-        "claim, 1,000,000 small exams / 100,000 users, one statement (ours): {}",
-        ours.summary()
-    );
-    println!(
-        "claim, same file, select-then-update (seed baseline):            {}",
-        seed.summary()
-    );
-    println!(
-        "ratio p99 ours/baseline: {:.2}",
-        ours.quantile_ms(0.99) / seed.quantile_ms(0.99)
-    );
+    println!("claim, 1,000,000 small exams / 100,000 users, one statement (ours): {}", ours.summary());
+    println!("claim, same file, select-then-update (seed baseline):            {}", seed.summary());
+    println!("ratio p99 ours/baseline: {:.2}", ours.quantile_ms(0.99) / seed.quantile_ms(0.99));
 }
 
 async fn full_claims(now: DateTime<Utc>) {
@@ -191,40 +159,26 @@ async fn full_claims(now: DateTime<Utc>) {
     // Reset the fixture so every run claims the same exams.
     store
         .with_connection(|c| {
-            c.execute("UPDATE pre_generated_exams SET used = 0, used_at = NULL", [])
-                .map_err(db_error)
+            c.execute("UPDATE pre_generated_exams SET used = 0, used_at = NULL", []).map_err(db_error)
         })
         .await
         .expect("reset");
     let mut lat = Latencies::default();
     for i in 0..FULL_EXAMS {
         let start = Instant::now();
-        let claim = store
-            .claim_exam(&user(i), ExamType::Practice, now)
-            .await
-            .expect("claim")
-            .expect("stocked");
+        let claim = store.claim_exam(&user(i), ExamType::Practice, now).await.expect("claim").expect("stocked");
         lat.record(start.elapsed());
         assert_eq!(claim.exam.questions.len(), 225);
     }
-    println!(
-        "claim + deserialise, full 225-item practice exam ({} KB JSON): {}",
-        bytes / 1024,
-        lat.summary()
-    );
+    println!("claim + deserialise, full 225-item practice exam ({} KB JSON): {}", bytes / 1024, lat.summary());
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let now = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let now = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         small_claims(now).await;
         full_claims(now).await;

@@ -37,23 +37,13 @@ async fn fixture(now: DateTime<Utc>) -> SqliteStore {
         for chunk in 0..(USERS / 1_000) {
             let mut batch = Vec::new();
             for u in chunk * 1_000..(chunk + 1) * 1_000 {
-                store
-                    .record_activity(&user(u), now - TimeDelta::hours((u % 300) as i64))
-                    .await
-                    .expect("activity");
+                store.record_activity(&user(u), now - TimeDelta::hours((u % 300) as i64)).await.expect("activity");
                 // Two thirds hold a diagnostic, half a practice exam, some of them near expiry.
                 if u % 3 != 0 {
                     let age = TimeDelta::hours(((u * 11) % 160) as i64);
                     batch.push(
-                        NewExam::new(
-                            user(u),
-                            ExamType::Diagnostic,
-                            template.clone(),
-                            &spec,
-                            now - age,
-                            &policy,
-                        )
-                        .unwrap(),
+                        NewExam::new(user(u), ExamType::Diagnostic, template.clone(), &spec, now - age, &policy)
+                            .unwrap(),
                     );
                 }
                 if u % 2 == 0 {
@@ -95,11 +85,7 @@ async fn per_user_loop(store: &SqliteStore, now: DateTime<Utc>, policy: &Policy)
         for exam_type in ExamType::ALL {
             let stock = store.stock(&u, exam_type, now, policy).await.expect("stock");
             if policy.missing(stock) > 0 {
-                missing.push(MissingExams {
-                    user_id: u.clone(),
-                    exam_type,
-                    missing: policy.missing(stock),
-                });
+                missing.push(MissingExams { user_id: u.clone(), exam_type, missing: policy.missing(stock) });
             }
         }
     }
@@ -115,14 +101,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let now = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc);
+    let now = DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc);
     let policy = Policy::default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let store = fixture(now).await;
         let (mut ours, mut base) = (Vec::new(), Vec::new());

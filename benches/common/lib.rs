@@ -19,9 +19,7 @@ pub struct Latencies {
 
 impl Default for Latencies {
     fn default() -> Self {
-        Self {
-            histogram: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
-        }
+        Self { histogram: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds") }
     }
 }
 

@@ -46,10 +46,7 @@ impl GetExamBody {
                 questions: c.exam,
                 expires_at: iso(c.expires_at),
             },
-            None => GetExamBody::NotAvailable {
-                pre_generated: false,
-                reason: NO_VALID_EXAM,
-            },
+            None => GetExamBody::NotAvailable { pre_generated: false, reason: NO_VALID_EXAM },
         }
     }
 }
@@ -64,10 +61,7 @@ mod tests {
     #[test]
     fn bodies_have_the_old_keys() {
         let none = serde_json::to_value(GetExamBody::from_claim(None)).unwrap();
-        assert_eq!(
-            none,
-            serde_json::json!({"preGenerated": false, "reason": "No valid pre-generated exam"})
-        );
+        assert_eq!(none, serde_json::json!({"preGenerated": false, "reason": "No valid pre-generated exam"}));
         let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let claim = ClaimedExam {
             id: "e1".into(),

@@ -74,9 +74,7 @@ impl Policy {
             return Err(PolicyError("active_window must be positive"));
         }
         if self.renew_before < TimeDelta::zero() || self.renew_before >= self.exam_ttl {
-            return Err(PolicyError(
-                "renew_before must be at least zero and shorter than exam_ttl",
-            ));
+            return Err(PolicyError("renew_before must be at least zero and shorter than exam_ttl"));
         }
         Ok(())
     }
@@ -154,11 +152,7 @@ mod tests {
     }
 
     fn fresh(policy: &Policy, created_at: DateTime<Utc>) -> ExamLife {
-        ExamLife {
-            created_at,
-            expires_at: policy.expires_at(created_at),
-            used_at: None,
-        }
+        ExamLife { created_at, expires_at: policy.expires_at(created_at), used_at: None }
     }
 
     #[test]
@@ -179,10 +173,7 @@ mod tests {
         let expiry = t0() + TimeDelta::days(7);
         assert!(p.is_servable(&exam, expiry - TimeDelta::milliseconds(1)));
         assert!(!p.is_servable(&exam, expiry));
-        let used = ExamLife {
-            used_at: Some(t0()),
-            ..exam
-        };
+        let used = ExamLife { used_at: Some(t0()), ..exam };
         assert!(!p.is_servable(&used, t0()));
     }
 
@@ -193,10 +184,7 @@ mod tests {
         let renew_at = t0() + TimeDelta::days(6);
         assert!(p.counts_as_stock(&exam, renew_at - TimeDelta::milliseconds(1)));
         assert!(!p.counts_as_stock(&exam, renew_at));
-        assert!(
-            p.is_servable(&exam, renew_at),
-            "still servable while its successor is made"
-        );
+        assert!(p.is_servable(&exam, renew_at), "still servable while its successor is made");
     }
 
     #[test]
@@ -215,20 +203,14 @@ mod tests {
         assert!(!p.is_deletable(&exam, expiry - TimeDelta::milliseconds(1)));
         assert!(p.is_deletable(&exam, expiry));
         let used_at = t0() + TimeDelta::hours(1);
-        let used = ExamLife {
-            used_at: Some(used_at),
-            ..exam
-        };
+        let used = ExamLife { used_at: Some(used_at), ..exam };
         assert!(!p.is_deletable(&used, used_at + TimeDelta::days(1) - TimeDelta::milliseconds(1)));
         assert!(p.is_deletable(&used, used_at + TimeDelta::days(1)));
     }
 
     #[test]
     fn missing_saturates() {
-        let p = Policy {
-            stock_target: 2,
-            ..Policy::default()
-        };
+        let p = Policy { stock_target: 2, ..Policy::default() };
         assert_eq!(p.missing(0), 2);
         assert_eq!(p.missing(1), 1);
         assert_eq!(p.missing(5), 0);
@@ -236,30 +218,9 @@ mod tests {
 
     #[test]
     fn bad_numbers_are_refused() {
-        assert!(
-            Policy {
-                exam_ttl: TimeDelta::zero(),
-                ..Policy::default()
-            }
-            .check()
-            .is_err()
-        );
-        assert!(
-            Policy {
-                renew_before: TimeDelta::days(7),
-                ..Policy::default()
-            }
-            .check()
-            .is_err()
-        );
-        assert!(
-            Policy {
-                active_window: TimeDelta::zero(),
-                ..Policy::default()
-            }
-            .check()
-            .is_err()
-        );
+        assert!(Policy { exam_ttl: TimeDelta::zero(), ..Policy::default() }.check().is_err());
+        assert!(Policy { renew_before: TimeDelta::days(7), ..Policy::default() }.check().is_err());
+        assert!(Policy { active_window: TimeDelta::zero(), ..Policy::default() }.check().is_err());
     }
 
     #[test]

@@ -137,10 +137,7 @@ mod tests {
 
     #[test]
     fn brief_round_trips_through_the_message() {
-        let brief = ChunkBrief {
-            items: vec![Kn::new(33).unwrap(), Kn::new(1).unwrap()],
-            variation: 9,
-        };
+        let brief = ChunkBrief { items: vec![Kn::new(33).unwrap(), Kn::new(1).unwrap()], variation: 9 };
         let message = brief.user_message();
         assert!(message.starts_with("Write 2 new items"));
         assert!(message.contains("KN33 (Domain 5: Assessment and Diagnosis): differential diagnosis"));

@@ -13,15 +13,11 @@ use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
 use pregen_core::store::{ExamStore, JobStore, NewExam, StoreError, UserId};
 
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-05-01T08:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-05-01T08:00:00Z").unwrap().with_timezone(&Utc)
 }
 
 async fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(dir.path().join("q.db"), SqliteOptions::default())
-        .await
-        .unwrap()
+    SqliteStore::open(dir.path().join("q.db"), SqliteOptions::default()).await.unwrap()
 }
 
 fn key(user: &str, exam_type: ExamType) -> JobKey {
@@ -29,30 +25,14 @@ fn key(user: &str, exam_type: ExamType) -> JobKey {
 }
 
 fn failure(code: &str, retryable: bool, retry_after: Option<TimeDelta>) -> Outcome {
-    Outcome::Failed {
-        error: JobError::new(code, format!("{code} happened")),
-        retryable,
-        retry_after,
-    }
+    Outcome::Failed { error: JobError::new(code, format!("{code} happened")), retryable, retry_after }
 }
 
 fn tiny_exam_for(job: &Job, now: DateTime<Utc>) -> NewExam {
-    let spec = ExamSpec {
-        name: "tiny".into(),
-        item_count: 8,
-        scored_count: 8,
-        allocation: Allocation::WeightedByDomain,
-    };
+    let spec =
+        ExamSpec { name: "tiny".into(), item_count: 8, scored_count: 8, allocation: Allocation::WeightedByDomain };
     let user = UserId::parse(&job.key.user_id).unwrap();
-    NewExam::new(
-        user,
-        job.key.exam_type,
-        synthetic_exam(&spec, 1),
-        &spec,
-        now,
-        &Policy::default(),
-    )
-    .unwrap()
+    NewExam::new(user, job.key.exam_type, synthetic_exam(&spec, 1), &spec, now, &Policy::default()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -63,12 +43,9 @@ async fn a_hundred_concurrent_enqueues_of_one_key_give_one_job() {
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move {
-                store
-                    .enqueue(&key("u1", ExamType::Practice), t0(), &options)
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(
+                async move { store.enqueue(&key("u1", ExamType::Practice), t0(), &options).await.unwrap() },
+            )
         })
         .collect();
     let mut ids = HashSet::new();
@@ -89,32 +66,21 @@ async fn retries_follow_the_backoff_on_a_test_clock_until_dead() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     let options = QueueOptions::default();
-    let job = store
-        .enqueue(&key("u1", ExamType::Diagnostic), t0(), &options)
-        .await
-        .unwrap()
-        .job;
+    let job = store.enqueue(&key("u1", ExamType::Diagnostic), t0(), &options).await.unwrap().job;
     let mut now = t0();
     for attempt in 1..=3u32 {
         let claimed = store.claim_jobs("w1", 10, now, &options).await.unwrap();
         assert_eq!(claimed.len(), 1, "attempt {attempt} is due at {now}");
         let running = &claimed[0];
         assert_eq!((running.attempt, running.state), (attempt, JobState::Running));
-        assert_eq!(
-            running.deadline,
-            Some(now + TimeDelta::minutes(2)),
-            "the old 2-minute attempt timeout"
-        );
+        assert_eq!(running.deadline, Some(now + TimeDelta::minutes(2)), "the old 2-minute attempt timeout");
         let decision = decide(running, &failure("claude.overloaded", true, None), now, &options, 0.5).unwrap();
         let after = store.finish_job(running, &decision).await.unwrap();
         if attempt < 3 {
             assert_eq!(after.state, JobState::RetryWait);
             let wait = after.run_at - now;
             let nominal = TimeDelta::seconds(30 * 2_i64.pow(attempt - 1));
-            assert!(
-                wait >= nominal / 2 && wait <= nominal,
-                "attempt {attempt}: waited {wait}"
-            );
+            assert!(wait >= nominal / 2 && wait <= nominal, "attempt {attempt}: waited {wait}");
             // One millisecond before it is due, nothing is claimed; at run_at it is.
             assert!(
                 store
@@ -132,21 +98,9 @@ async fn retries_follow_the_backoff_on_a_test_clock_until_dead() {
     }
     let dead = store.get_job(&job.id).await.unwrap().unwrap();
     assert_eq!((dead.state, dead.attempt), (JobState::Dead, 3));
-    assert!(
-        store
-            .claim_jobs("w1", 10, now + TimeDelta::days(1), &options)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim_jobs("w1", 10, now + TimeDelta::days(1), &options).await.unwrap().is_empty());
     // The key is free again once the job is finished.
-    assert!(
-        store
-            .enqueue(&key("u1", ExamType::Diagnostic), now, &options)
-            .await
-            .unwrap()
-            .created
-    );
+    assert!(store.enqueue(&key("u1", ExamType::Diagnostic), now, &options).await.unwrap().created);
 }
 
 #[tokio::test]
@@ -154,38 +108,19 @@ async fn a_longer_retry_after_wins_and_a_non_retryable_error_is_final() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     let options = QueueOptions::default();
-    store
-        .enqueue(&key("u1", ExamType::Practice), t0(), &options)
-        .await
-        .unwrap();
+    store.enqueue(&key("u1", ExamType::Practice), t0(), &options).await.unwrap();
     let running = store.claim_jobs("w1", 1, t0(), &options).await.unwrap().remove(0);
-    let decision = decide(
-        &running,
-        &failure("claude.rate_limited", true, Some(TimeDelta::minutes(5))),
-        t0(),
-        &options,
-        1.0,
-    )
-    .unwrap();
+    let decision =
+        decide(&running, &failure("claude.rate_limited", true, Some(TimeDelta::minutes(5))), t0(), &options, 1.0)
+            .unwrap();
     let waiting = store.finish_job(&running, &decision).await.unwrap();
     assert_eq!(waiting.run_at, t0() + TimeDelta::minutes(5));
 
     let now = waiting.run_at;
     let running = store.claim_jobs("w1", 1, now, &options).await.unwrap().remove(0);
-    let decision = decide(
-        &running,
-        &failure("claude.invalid_request", false, None),
-        now,
-        &options,
-        0.0,
-    )
-    .unwrap();
+    let decision = decide(&running, &failure("claude.invalid_request", false, None), now, &options, 0.0).unwrap();
     let dead = store.finish_job(&running, &decision).await.unwrap();
-    assert_eq!(
-        (dead.state, dead.attempt),
-        (JobState::Dead, 2),
-        "no attempt wasted on a hopeless error"
-    );
+    assert_eq!((dead.state, dead.attempt), (JobState::Dead, 2), "no attempt wasted on a hopeless error");
 }
 
 #[tokio::test]
@@ -193,11 +128,7 @@ async fn the_claim_statement_is_the_pure_start_transition() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     let options = QueueOptions::default();
-    let waiting = store
-        .enqueue(&key("u1", ExamType::Practice), t0(), &options)
-        .await
-        .unwrap()
-        .job;
+    let waiting = store.enqueue(&key("u1", ExamType::Practice), t0(), &options).await.unwrap().job;
     let now = t0() + TimeDelta::seconds(3);
     let claimed = store.claim_jobs("w1", 1, now, &options).await.unwrap().remove(0);
     assert_eq!(claimed, start(&waiting, "w1", now, &options).unwrap());
@@ -208,24 +139,12 @@ async fn a_stale_lease_is_fenced_out_and_its_job_taken_over() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     let options = QueueOptions::default();
-    store
-        .enqueue(&key("u1", ExamType::Practice), t0(), &options)
-        .await
-        .unwrap();
+    store.enqueue(&key("u1", ExamType::Practice), t0(), &options).await.unwrap();
     let held_by_a = store.claim_jobs("worker-a", 1, t0(), &options).await.unwrap().remove(0);
     // A heartbeats once, then goes silent.
-    let beat = store
-        .heartbeat_job(&held_by_a, t0() + TimeDelta::seconds(10), &options)
-        .await
-        .unwrap();
+    let beat = store.heartbeat_job(&held_by_a, t0() + TimeDelta::seconds(10), &options).await.unwrap();
     assert_eq!(beat.lease.as_ref().unwrap().expires_at, t0() + TimeDelta::seconds(70));
-    assert!(
-        store
-            .claim_jobs("worker-b", 1, t0() + TimeDelta::seconds(69), &options)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.claim_jobs("worker-b", 1, t0() + TimeDelta::seconds(69), &options).await.unwrap().is_empty());
 
     let later = t0() + TimeDelta::seconds(70);
     let held_by_b = store.claim_jobs("worker-b", 1, later, &options).await.unwrap();
@@ -238,72 +157,31 @@ async fn a_stale_lease_is_fenced_out_and_its_job_taken_over() {
     let err = store.heartbeat_job(&beat, later, &options).await.unwrap_err();
     assert_eq!(err.code(), "store.lease_lost");
     let success = decide(&beat, &Outcome::Succeeded, later, &options, 0.0).unwrap();
-    assert!(matches!(
-        store.finish_job(&beat, &success).await,
-        Err(StoreError::LeaseLost(_))
-    ));
-    let err = store
-        .complete_job_with_exam(&beat, tiny_exam_for(&beat, later), later)
-        .await
-        .unwrap_err();
+    assert!(matches!(store.finish_job(&beat, &success).await, Err(StoreError::LeaseLost(_))));
+    let err = store.complete_job_with_exam(&beat, tiny_exam_for(&beat, later), later).await.unwrap_err();
     assert_eq!(err.code(), "store.lease_lost");
-    assert!(matches!(
-        store.release_job(&beat, later).await,
-        Err(StoreError::LeaseLost(_))
-    ));
+    assert!(matches!(store.release_job(&beat, later).await, Err(StoreError::LeaseLost(_))));
     assert_eq!(store.get_job(&held_by_b.id).await.unwrap().unwrap(), *held_by_b);
-    assert_eq!(
-        store
-            .analytics(later, &Policy::default())
-            .await
-            .unwrap()
-            .total_generated,
-        0,
-        "no exam from A"
-    );
+    assert_eq!(store.analytics(later, &Policy::default()).await.unwrap().total_generated, 0, "no exam from A");
 
     // B completes it: the exam and the job's success land together.
-    let (done, exam_id) = store
-        .complete_job_with_exam(held_by_b, tiny_exam_for(held_by_b, later), later)
-        .await
-        .unwrap();
+    let (done, exam_id) =
+        store.complete_job_with_exam(held_by_b, tiny_exam_for(held_by_b, later), later).await.unwrap();
     assert_eq!(done.state, JobState::Succeeded);
     assert!(done.last_error.is_none());
-    let claim = store
-        .claim_exam(&UserId::parse("u1").unwrap(), ExamType::Practice, later)
-        .await
-        .unwrap()
-        .unwrap();
+    let claim = store.claim_exam(&UserId::parse("u1").unwrap(), ExamType::Practice, later).await.unwrap().unwrap();
     assert_eq!(claim.id, exam_id);
     // A second completion of the same job (a retried ack) is refused: never a second exam.
-    assert!(
-        store
-            .complete_job_with_exam(held_by_b, tiny_exam_for(held_by_b, later), later)
-            .await
-            .is_err()
-    );
-    assert_eq!(
-        store
-            .analytics(later, &Policy::default())
-            .await
-            .unwrap()
-            .total_generated,
-        1
-    );
+    assert!(store.complete_job_with_exam(held_by_b, tiny_exam_for(held_by_b, later), later).await.is_err());
+    assert_eq!(store.analytics(later, &Policy::default()).await.unwrap().total_generated, 1);
 }
 
 #[tokio::test]
 async fn a_passed_deadline_is_recorded_as_a_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
-    let options = QueueOptions {
-        lease_duration: TimeDelta::minutes(10),
-        ..QueueOptions::default()
-    };
-    store
-        .enqueue(&key("u1", ExamType::Practice), t0(), &options)
-        .await
-        .unwrap();
+    let options = QueueOptions { lease_duration: TimeDelta::minutes(10), ..QueueOptions::default() };
+    store.enqueue(&key("u1", ExamType::Practice), t0(), &options).await.unwrap();
     let running = store.claim_jobs("w1", 1, t0(), &options).await.unwrap().remove(0);
     let after_deadline = t0() + TimeDelta::minutes(2);
     assert!(
@@ -321,17 +199,11 @@ async fn release_returns_the_job_at_once_without_spending_the_attempt() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     let options = QueueOptions::default();
-    store
-        .enqueue(&key("u1", ExamType::Practice), t0(), &options)
-        .await
-        .unwrap();
+    store.enqueue(&key("u1", ExamType::Practice), t0(), &options).await.unwrap();
     let running = store.claim_jobs("w1", 1, t0(), &options).await.unwrap().remove(0);
     let released = store.release_job(&running, t0() + TimeDelta::seconds(1)).await.unwrap();
     assert_eq!((released.state, released.attempt), (JobState::Pending, 0));
-    let again = store
-        .claim_jobs("w2", 1, t0() + TimeDelta::seconds(1), &options)
-        .await
-        .unwrap();
+    let again = store.claim_jobs("w2", 1, t0() + TimeDelta::seconds(1), &options).await.unwrap();
     assert_eq!(again[0].attempt, 1);
 }
 
@@ -341,10 +213,7 @@ async fn status_clear_and_retention() {
     let store = open(&dir).await;
     let options = QueueOptions::default();
     for u in ["a", "b", "c", "d"] {
-        store
-            .enqueue(&key(u, ExamType::Practice), t0(), &options)
-            .await
-            .unwrap();
+        store.enqueue(&key(u, ExamType::Practice), t0(), &options).await.unwrap();
     }
     let mut running = store.claim_jobs("w1", 2, t0(), &options).await.unwrap();
     assert_eq!(running.len(), 2);
@@ -358,36 +227,19 @@ async fn status_clear_and_retention() {
     assert!(json["jobs"][0].get("userId").is_some() && json["jobs"][0].get("examType").is_some());
     assert_eq!(json["counts"]["running"], 2);
     assert_eq!(json["oldestDueAgeMs"], 5_000);
-    assert_eq!(
-        store.queue_status(now, 1).await.unwrap().jobs.len(),
-        1,
-        "the list is bounded, counts are not"
-    );
+    assert_eq!(store.queue_status(now, 1).await.unwrap().jobs.len(), 1, "the list is bounded, counts are not");
 
-    assert_eq!(
-        store.clear_queue(now).await.unwrap(),
-        2,
-        "only the jobs not running are cancelled"
-    );
+    assert_eq!(store.clear_queue(now).await.unwrap(), 2, "only the jobs not running are cancelled");
     let first = running.remove(0);
-    let (done, _) = store
-        .complete_job_with_exam(&first, tiny_exam_for(&first, now), now)
-        .await
-        .unwrap();
+    let (done, _) = store.complete_job_with_exam(&first, tiny_exam_for(&first, now), now).await.unwrap();
     assert_eq!(done.state, JobState::Succeeded);
     let status = store.queue_status(now, 10).await.unwrap();
-    assert_eq!(
-        (status.counts.cancelled, status.counts.succeeded, status.counts.running),
-        (2, 1, 1)
-    );
+    assert_eq!((status.counts.cancelled, status.counts.succeeded, status.counts.running), (2, 1, 1));
 
     // Succeeded jobs go after 24 h, cancelled ones after 7 days.
     let r = options.retention;
     assert_eq!(
-        store
-            .cleanup_jobs(now + TimeDelta::hours(24) - TimeDelta::milliseconds(1), &r, 1)
-            .await
-            .unwrap(),
+        store.cleanup_jobs(now + TimeDelta::hours(24) - TimeDelta::milliseconds(1), &r, 1).await.unwrap(),
         0
     );
     assert_eq!(store.cleanup_jobs(now + TimeDelta::hours(24), &r, 1).await.unwrap(), 1);
@@ -401,10 +253,7 @@ async fn status_clear_and_retention() {
 async fn bad_keys_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
-    let err = store
-        .enqueue(&key("", ExamType::Practice), t0(), &QueueOptions::default())
-        .await
-        .unwrap_err();
+    let err = store.enqueue(&key("", ExamType::Practice), t0(), &QueueOptions::default()).await.unwrap_err();
     assert_eq!(err.code(), "store.invalid_input");
     assert_eq!(store.queue_status(t0(), 10).await.unwrap().counts.pending, 0);
 }

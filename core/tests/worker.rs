@@ -36,21 +36,11 @@ impl Drop for DropProbe {
 }
 
 fn exam_for(job: &Job) -> HandlerOutput {
-    let spec = ExamSpec {
-        name: "tiny".into(),
-        item_count: 8,
-        scored_count: 8,
-        allocation: Allocation::WeightedByDomain,
-    };
+    let spec =
+        ExamSpec { name: "tiny".into(), item_count: 8, scored_count: 8, allocation: Allocation::WeightedByDomain };
     let user = UserId::parse(&job.key.user_id).unwrap();
-    let exam = NewExam::new(
-        user,
-        job.key.exam_type,
-        synthetic_exam(&spec, 3),
-        &spec,
-        Utc::now(),
-        &Policy::default(),
-    );
+    let exam =
+        NewExam::new(user, job.key.exam_type, synthetic_exam(&spec, 3), &spec, Utc::now(), &Policy::default());
     HandlerOutput::Exam(Box::new(exam.unwrap()))
 }
 
@@ -63,11 +53,7 @@ impl JobHandler for Scripted {
         let result = if user.starts_with("ok-") {
             Ok(exam_for(&job))
         } else if user.starts_with("fail-") {
-            Err(HandlerError {
-                error: JobError::new("test.fatal", "no"),
-                retryable: false,
-                retry_after: None,
-            })
+            Err(HandlerError { error: JobError::new("test.fatal", "no"), retryable: false, retry_after: None })
         } else if user.starts_with("retry-") {
             Err(HandlerError {
                 error: JobError::new("test.transient", "later"),
@@ -99,9 +85,7 @@ fn fast_options() -> QueueOptions {
 
 async fn setup(options: QueueOptions) -> (SqliteStore, Runner, Arc<Scripted>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("w.db"), SqliteOptions::default())
-        .await
-        .unwrap();
+    let store = SqliteStore::open(dir.path().join("w.db"), SqliteOptions::default()).await.unwrap();
     let handler = Arc::new(Scripted::default());
     let runner = Runner::new(Arc::new(store.clone()), handler.clone(), options, Arc::new(SystemClock));
     (store, runner, handler, dir)
@@ -128,13 +112,7 @@ async fn wait_for(store: &SqliteStore, job: &Job, done: impl Fn(&Job) -> bool) -
 async fn the_pool_runs_jobs_and_survives_panics_failures_and_timeouts() {
     let options = fast_options();
     let (store, runner, handler, _dir) = setup(options).await;
-    let pool = WorkerPool::start(
-        runner,
-        PoolOptions {
-            workers: 3,
-            ..PoolOptions::default()
-        },
-    );
+    let pool = WorkerPool::start(runner, PoolOptions { workers: 3, ..PoolOptions::default() });
     let ok = enqueue(&store, "ok-1", &options).await;
     let panics = enqueue(&store, "panic-1", &options).await;
     let fails = enqueue(&store, "fail-1", &options).await;
@@ -143,25 +121,16 @@ async fn the_pool_runs_jobs_and_survives_panics_failures_and_timeouts() {
 
     let ok = wait_for(&store, &ok, |j| j.state == JobState::Succeeded).await;
     assert_eq!(ok.attempt, 1);
-    let panicked = wait_for(&store, &panics, |j| {
-        j.state != JobState::Pending && j.state != JobState::Running
-    })
-    .await;
-    assert_eq!(
-        panicked.state,
-        JobState::RetryWait,
-        "a panic is a failed attempt, retried"
-    );
+    let panicked =
+        wait_for(&store, &panics, |j| j.state != JobState::Pending && j.state != JobState::Running).await;
+    assert_eq!(panicked.state, JobState::RetryWait, "a panic is a failed attempt, retried");
     assert_eq!(panicked.last_error.unwrap().code, PANIC_CODE);
     let failed = wait_for(&store, &fails, |j| j.is_finished()).await;
     assert_eq!((failed.state, failed.attempt), (JobState::Dead, 1));
     assert_eq!(failed.last_error.unwrap().code, "test.fatal");
     let timed_out = wait_for(&store, &hangs, |j| j.state == JobState::RetryWait).await;
     assert_eq!(timed_out.last_error.unwrap().code, "queue.timeout");
-    assert!(
-        handler.dropped_unfinished.load(Ordering::SeqCst) >= 1,
-        "the hanging attempt was really stopped"
-    );
+    assert!(handler.dropped_unfinished.load(Ordering::SeqCst) >= 1, "the hanging attempt was really stopped");
 
     // The workers are still alive after the panic: a new job still gets done.
     let later = enqueue(&store, "ok-2", &options).await;
@@ -181,13 +150,7 @@ async fn heartbeats_keep_a_long_attempt_from_being_taken_over() {
     options.heartbeat_interval = TimeDelta::milliseconds(50);
     let (store, runner, _handler, _dir) = setup(options).await;
     let job = enqueue(&store, "slow-1", &options).await;
-    let pool = WorkerPool::start(
-        runner,
-        PoolOptions {
-            workers: 1,
-            ..PoolOptions::default()
-        },
-    );
+    let pool = WorkerPool::start(runner, PoolOptions { workers: 1, ..PoolOptions::default() });
     pool.notify();
     wait_for(&store, &job, |j| j.state == JobState::Running).await;
     // A rival claims over and over while the slow attempt (600 ms, more than two leases) runs.
@@ -203,11 +166,7 @@ async fn heartbeats_keep_a_long_attempt_from_being_taken_over() {
         }
     });
     let done = wait_for(&store, &job, |j| j.is_finished()).await;
-    assert_eq!(
-        (done.state, done.attempt),
-        (JobState::Succeeded, 1),
-        "renewed leases kept the attempt its own"
-    );
+    assert_eq!((done.state, done.attempt), (JobState::Succeeded, 1), "renewed leases kept the attempt its own");
     assert_eq!(rival.await.unwrap(), 0);
     pool.shutdown(Duration::from_secs(1)).await;
 }
@@ -218,34 +177,17 @@ async fn graceful_shutdown_releases_what_still_runs() {
     options.attempt_timeouts.practice = TimeDelta::seconds(60);
     let (store, runner, handler, _dir) = setup(options).await;
     let job = enqueue(&store, "hang-2", &options).await;
-    let pool = WorkerPool::start(
-        runner,
-        PoolOptions {
-            workers: 1,
-            ..PoolOptions::default()
-        },
-    );
+    let pool = WorkerPool::start(runner, PoolOptions { workers: 1, ..PoolOptions::default() });
     pool.notify();
     wait_for(&store, &job, |j| j.state == JobState::Running).await;
     let report = pool.shutdown(Duration::from_millis(100)).await;
     assert_eq!(report.released, 1);
     let released = store.get_job(&job.id).await.unwrap().unwrap();
-    assert_eq!(
-        (released.state, released.attempt),
-        (JobState::Pending, 0),
-        "handed back, attempt unspent"
-    );
+    assert_eq!((released.state, released.attempt), (JobState::Pending, 0), "handed back, attempt unspent");
     assert!(released.lease.is_none());
     assert_eq!(handler.dropped_unfinished.load(Ordering::SeqCst), 1);
     // Another process could take it at once.
-    assert_eq!(
-        store
-            .claim_jobs("next-process", 1, Utc::now(), &options)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(store.claim_jobs("next-process", 1, Utc::now(), &options).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,11 +196,7 @@ async fn an_enqueue_wakes_an_idle_pool_without_waiting_for_the_poll() {
     let (store, runner, _handler, _dir) = setup(options).await;
     let pool = WorkerPool::start(
         runner,
-        PoolOptions {
-            workers: 1,
-            poll_interval: Duration::from_secs(3_600),
-            ..PoolOptions::default()
-        },
+        PoolOptions { workers: 1, poll_interval: Duration::from_secs(3_600), ..PoolOptions::default() },
     );
     // Let the worker find nothing and go to sleep on the hour-long poll.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -285,9 +223,5 @@ async fn drain_works_until_nothing_is_due_or_the_budget_is_spent() {
     let report = drain(&runner, Duration::from_millis(200), 1, "drain").await;
     assert_eq!((report.claimed, report.released, report.budget_spent), (1, 1, true));
     let job = store.get_job(&job.id).await.unwrap().unwrap();
-    assert_eq!(
-        (job.state, job.attempt),
-        (JobState::Pending, 0),
-        "the next call picks it up at once"
-    );
+    assert_eq!((job.state, job.attempt), (JobState::Pending, 0), "the next call picks it up at once");
 }

@@ -54,15 +54,8 @@ impl CliError {
 }
 
 pub(crate) fn print(outcome: &Outcome) -> ExitCode {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&outcome.body).unwrap_or_else(|_| "{}".into())
-    );
-    if outcome.bad_input {
-        ExitCode::from(BAD_INPUT)
-    } else {
-        ExitCode::SUCCESS
-    }
+    println!("{}", serde_json::to_string_pretty(&outcome.body).unwrap_or_else(|_| "{}".into()));
+    if outcome.bad_input { ExitCode::from(BAD_INPUT) } else { ExitCode::SUCCESS }
 }
 
 pub(crate) fn fail(error: &CliError) -> ExitCode {

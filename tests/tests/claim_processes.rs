@@ -15,9 +15,7 @@ async fn four_processes_claim_each_exam_exactly_once() {
     let db = dir.path().join("pregen.db");
     let store = SqliteStore::open(&db, SqliteOptions::default()).await.unwrap();
     let created = Utc::now() - TimeDelta::hours(1);
-    let exams = (0..1_000)
-        .map(|i| tiny_exam("shared-user", ExamType::Practice, created, i))
-        .collect();
+    let exams = (0..1_000).map(|i| tiny_exam("shared-user", ExamType::Practice, created, i)).collect();
     let inserted: HashSet<String> = store.insert_exams(exams).await.unwrap().into_iter().collect();
     drop(store);
 
@@ -27,12 +25,7 @@ async fn four_processes_claim_each_exam_exactly_once() {
         .iter()
         .map(|ready| {
             Command::new(env!("CARGO_BIN_EXE_claimer"))
-                .args([
-                    db.to_str().unwrap(),
-                    "shared-user",
-                    ready.to_str().unwrap(),
-                    start.to_str().unwrap(),
-                ])
+                .args([db.to_str().unwrap(), "shared-user", ready.to_str().unwrap(), start.to_str().unwrap()])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
                 .spawn()
@@ -54,23 +47,12 @@ async fn four_processes_claim_each_exam_exactly_once() {
     for child in children {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "claimer failed: {:?}", out.status);
-        let ids: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect();
+        let ids: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect();
         per_process.push(ids.len());
         claimed.extend(ids);
     }
     let unique: HashSet<String> = claimed.iter().cloned().collect();
-    assert_eq!(
-        claimed.len(),
-        1_000,
-        "every exam claimed once in total (per process: {per_process:?})"
-    );
+    assert_eq!(claimed.len(), 1_000, "every exam claimed once in total (per process: {per_process:?})");
     assert_eq!(unique, inserted, "none twice, none lost");
-    assert!(
-        per_process.iter().filter(|&&n| n > 0).count() >= 2,
-        "processes really competed: {per_process:?}"
-    );
+    assert!(per_process.iter().filter(|&&n| n > 0).count() >= 2, "processes really competed: {per_process:?}");
 }

@@ -19,11 +19,8 @@ async fn a_killed_workers_job_is_completed_by_another_process_and_its_stale_ack_
     let db = dir.path().join("crash.db");
     let store = SqliteStore::open(&db, SqliteOptions::default()).await.unwrap();
     let options = QueueOptions::default();
-    let job = store
-        .enqueue(&JobKey::new("crash-user", ExamType::Practice), Utc::now(), &options)
-        .await
-        .unwrap()
-        .job;
+    let job =
+        store.enqueue(&JobKey::new("crash-user", ExamType::Practice), Utc::now(), &options).await.unwrap().job;
 
     let mut first = Command::new(env!("CARGO_BIN_EXE_worker"))
         .args([db.to_str().unwrap(), "hang", job.id.as_str()])
@@ -31,14 +28,9 @@ async fn a_killed_workers_job_is_completed_by_another_process_and_its_stale_ack_
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(first.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(first.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let stale: Job = serde_json::from_str(&line).expect("the first worker reports the job it holds");
-    assert_eq!(
-        (stale.id.clone(), stale.state, stale.attempt),
-        (job.id.clone(), JobState::Running, 1)
-    );
+    assert_eq!((stale.id.clone(), stale.state, stale.attempt), (job.id.clone(), JobState::Running, 1));
     first.kill().unwrap(); // SIGKILL: no shutdown, no release.
     first.wait().unwrap();
 
@@ -49,11 +41,7 @@ async fn a_killed_workers_job_is_completed_by_another_process_and_its_stale_ack_
     assert!(second.success(), "the second process completed the job");
 
     let done = store.get_job(&job.id).await.unwrap().unwrap();
-    assert_eq!(
-        (done.state, done.attempt),
-        (JobState::Succeeded, 2),
-        "the crashed attempt counted once"
-    );
+    assert_eq!((done.state, done.attempt), (JobState::Succeeded, 2), "the crashed attempt counted once");
     assert!(done.lease.as_ref().is_none());
     let analytics = store.analytics(Utc::now(), &Policy::default()).await.unwrap();
     assert_eq!(analytics.total_generated, 1);
@@ -61,22 +49,9 @@ async fn a_killed_workers_job_is_completed_by_another_process_and_its_stale_ack_
     // The dead process's lease is stale: its acknowledgement changes nothing.
     let now = Utc::now();
     let success = decide(&stale, &Outcome::Succeeded, now, &options, 0.0).unwrap();
-    assert_eq!(
-        store.finish_job(&stale, &success).await.unwrap_err().code(),
-        "store.lease_lost"
-    );
+    assert_eq!(store.finish_job(&stale, &success).await.unwrap_err().code(), "store.lease_lost");
     let late_exam = tiny_exam("crash-user", ExamType::Practice, now, 9);
-    assert_eq!(
-        store
-            .complete_job_with_exam(&stale, late_exam, now)
-            .await
-            .unwrap_err()
-            .code(),
-        "store.lease_lost"
-    );
+    assert_eq!(store.complete_job_with_exam(&stale, late_exam, now).await.unwrap_err().code(), "store.lease_lost");
     assert_eq!(store.get_job(&job.id).await.unwrap().unwrap(), done);
-    assert_eq!(
-        store.analytics(now, &Policy::default()).await.unwrap().total_generated,
-        1
-    );
+    assert_eq!(store.analytics(now, &Policy::default()).await.unwrap().total_generated, 1);
 }

@@ -59,11 +59,7 @@ impl Reply {
 
     /// A decode error for this response.
     pub(super) fn decode_error(&self, message: String) -> ClaudeError {
-        ClaudeError::Decode {
-            status: self.status,
-            message,
-            request_id: self.request_id.clone(),
-        }
+        ClaudeError::Decode { status: self.status, message, request_id: self.request_id.clone() }
     }
 }
 
@@ -77,6 +73,8 @@ impl ClaudeClient {
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .user_agent(config.user_agent.clone())
+            // A redirect could carry the key to another host: 3xx answers are returned as errors instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClaudeError::Config(format!("HTTP client: {e}")))?;
         let limiter = RateLimiter::new(config.rate_limiter, config.max_limiter_hold);
@@ -176,11 +174,7 @@ impl ClaudeClient {
                     }
                     let request_id = header_str(&headers, "request-id");
                     if (200..300).contains(&status) {
-                        return Ok(Reply {
-                            status,
-                            request_id,
-                            body,
-                        });
+                        return Ok(Reply { status, request_id, body });
                     }
                     let error = ClaudeError::from(ApiError::from_response(status, &headers, &body, now));
                     (error, Some(headers))
@@ -250,63 +244,9 @@ fn transport_error(error: reqwest::Error) -> ClaudeError {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    if error.is_timeout() {
-        ClaudeError::Timeout { message }
-    } else {
-        ClaudeError::Connection { message }
-    }
+    if error.is_timeout() { ClaudeError::Timeout { message } } else { ClaudeError::Connection { message } }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::claude::config::ApiKey;
-
-    const KEY: &str = "sk-ant-test-SECRET-123";
-
-    fn client(base: &str) -> ClaudeClient {
-        ClaudeClient::new(ClaudeConfig::new(ApiKey::new(KEY)).with_base_url(base)).unwrap()
-    }
-
-    #[test]
-    fn endpoints_keep_a_base_path_and_encode_segments() {
-        let c = client("http://127.0.0.1:9/proxy/anthropic/");
-        assert_eq!(c.endpoint(&["messages"]).as_str(), "http://127.0.0.1:9/proxy/anthropic/v1/messages");
-        let c = client("https://api.anthropic.com");
-        assert_eq!(
-            c.endpoint(&["messages", "batches", "a/b?c", "cancel"]).as_str(),
-            "https://api.anthropic.com/v1/messages/batches/a%2Fb%3Fc/cancel"
-        );
-    }
-
-    #[test]
-    fn debug_of_the_client_hides_the_key() {
-        let c = client("http://127.0.0.1:9");
-        let debug = format!("{c:?} {c:#?}");
-        assert!(!debug.contains(KEY) && !debug.contains("SECRET"), "{debug}");
-    }
-
-    #[test]
-    fn new_refuses_a_key_that_cannot_be_a_header() {
-        let e = ClaudeClient::new(ClaudeConfig::new(ApiKey::new("bad\u{7f}key-SECRET"))).unwrap_err();
-        assert_eq!(e.code(), "claude.config");
-        assert!(!format!("{e} {e:?}").contains("SECRET"));
-    }
-
-    #[tokio::test]
-    async fn a_refused_connection_is_retried_then_reported() {
-        // Port 9 (discard) on loopback is closed in test environments: every attempt is refused.
-        let config = ClaudeConfig::new(ApiKey::new(KEY)).with_base_url("http://127.0.0.1:9").with_retry(
-            retry::RetryConfig {
-                initial_delay: std::time::Duration::from_millis(1),
-                ..retry::RetryConfig::default()
-            },
-        );
-        let c = ClaudeClient::new(config).unwrap();
-        let e = c.create_message(&MessageRequest::new("m", 1).user("x")).await.unwrap_err();
-        assert_eq!(e.code(), "claude.connection", "{e}");
-        assert!(e.is_retryable());
-        assert!(!format!("{e} {e:?}").contains(KEY));
-        assert_eq!(c.usage_totals().requests, 0);
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

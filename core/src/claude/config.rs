@@ -93,8 +93,8 @@ impl ClaudeConfig {
     /// Like [`ClaudeConfig::from_env`], reading variables through `lookup` (for tests and other sources).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ClaudeError> {
         let read = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let key = read("ANTHROPIC_API_KEY")
-            .ok_or_else(|| ClaudeError::Config("ANTHROPIC_API_KEY is not set".into()))?;
+        let key =
+            read("ANTHROPIC_API_KEY").ok_or_else(|| ClaudeError::Config("ANTHROPIC_API_KEY is not set".into()))?;
         let mut config = Self::new(ApiKey::new(key));
         if let Some(base) = read("ANTHROPIC_BASE_URL") {
             config = config.with_base_url(base);
@@ -182,7 +182,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.api_key.expose_secret(), "key-1");
         assert_eq!(c.base_url, "http://127.0.0.1:9");
-        let c = ClaudeConfig::from_lookup(env(&[("ANTHROPIC_API_KEY", "k"), ("ANTHROPIC_BASE_URL", "  ")])).unwrap();
+        let c =
+            ClaudeConfig::from_lookup(env(&[("ANTHROPIC_API_KEY", "k"), ("ANTHROPIC_BASE_URL", "  ")])).unwrap();
         assert_eq!(c.base_url, DEFAULT_BASE_URL);
         for missing in [&[][..], &[("ANTHROPIC_API_KEY", "   ")][..]] {
             let e = ClaudeConfig::from_lookup(env(missing)).unwrap_err();

@@ -360,11 +360,7 @@ mod tests {
             (ClaudeError::Timeout { message: "x".into() }, "claude.timeout", true),
             (ClaudeError::Connection { message: "reset".into() }, "claude.connection", true),
             (
-                ClaudeError::Decode {
-                    status: 200,
-                    message: "eof".into(),
-                    request_id: Some("req_1".into()),
-                },
+                ClaudeError::Decode { status: 200, message: "eof".into(), request_id: Some("req_1".into()) },
                 "claude.decode",
                 false,
             ),
@@ -376,11 +372,7 @@ mod tests {
             assert_eq!(e.is_retryable(), retryable, "{code}");
             assert_eq!(e.retry_after(), None);
         }
-        let d = ClaudeError::Decode {
-            status: 200,
-            message: "eof".into(),
-            request_id: Some("req_1".into()),
-        };
+        let d = ClaudeError::Decode { status: 200, message: "eof".into(), request_id: Some("req_1".into()) };
         assert_eq!(d.request_id(), Some("req_1"));
         assert!(d.to_string().ends_with("(request id req_1)"));
     }

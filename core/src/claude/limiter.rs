@@ -2,8 +2,10 @@
 //! sees a 429.
 //!
 //! Each of the three budgets (requests, input tokens, output tokens per minute) is a bucket: the last
-//! `remaining` the server reported, refilled continuously at `limit` per minute since then (capped at `limit`),
-//! minus what requests admitted and still in flight have reserved. A request is held back until every known
+//! `remaining` the server reported, refilled continuously since then (capped at `limit`), minus what requests
+//! admitted and still in flight have reserved. The refill runs in a straight line from `remaining` at the
+//! response to `limit` at the `*-reset` instant, when the server named one in the future (that is the docs'
+//! "fully replenished" time, and exactly `limit` per minute for a token bucket); otherwise at `limit` per minute. A request is held back until every known
 //! bucket can pay its estimated cost (a request asking for more than a whole bucket waits for a full one).
 //! In-flight reservations are subtracted even though the server may already count them: conservative on
 //! purpose, since how a server books running requests varies. Until the first response has told us the limits,
@@ -35,11 +37,7 @@ pub struct RequestCost {
 impl RequestCost {
     /// The estimate for a Messages body: about one token per 4 bytes of JSON, and `max_tokens` of output.
     pub fn estimate(body_len: usize, max_tokens: u32) -> Self {
-        Self {
-            requests: 1,
-            input_tokens: body_len.div_ceil(4) as u64,
-            output_tokens: u64::from(max_tokens),
-        }
+        Self { requests: 1, input_tokens: body_len.div_ceil(4) as u64, output_tokens: u64::from(max_tokens) }
     }
 }
 
@@ -47,6 +45,8 @@ impl RequestCost {
 struct Bucket {
     limit: Option<u64>,
     remaining: f64,
+    /// Refill per second since `observed_at`.
+    rate: f64,
     observed_at: Option<DateTime<Utc>>,
     reset: Option<DateTime<Utc>>,
     reserved: u64,
@@ -65,7 +65,7 @@ impl Bucket {
     fn available(&self, now: DateTime<Utc>) -> Option<f64> {
         let limit = self.limit.filter(|l| *l > 0)? as f64;
         let elapsed = self.observed_at.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
-        Some((self.remaining + limit * elapsed / 60.0).min(limit) - self.reserved as f64)
+        Some((self.remaining + self.rate * elapsed).min(limit) - self.reserved as f64)
     }
 
     fn shortfall(&self, need: u64, now: DateTime<Utc>) -> Option<Shortfall> {
@@ -75,11 +75,11 @@ impl Bucket {
         if available >= need {
             return None;
         }
-        if limit - self.reserved as f64 < need {
+        if limit - (self.reserved as f64) < need {
             return Some(Shortfall::Reservations);
         }
-        let secs = (need - available) / (limit / 60.0);
-        Some(Shortfall::Refill(Duration::from_secs_f64(secs.max(0.001))))
+        let secs = ((need - available) / self.rate).clamp(0.001, 86_400.0);
+        Some(Shortfall::Refill(Duration::from_secs_f64(secs)))
     }
 
     fn observe(&mut self, headers: &HeaderMap, name: &str, now: DateTime<Utc>) {
@@ -89,12 +89,22 @@ impl Bucket {
         };
         let limit = get("limit").and_then(|v| v.parse::<u64>().ok());
         let remaining = get("remaining").and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite());
-        if let (Some(limit), Some(remaining)) = (limit, remaining) {
-            self.limit = Some(limit);
-            self.remaining = remaining.clamp(0.0, limit as f64);
-            self.observed_at = Some(now);
-            self.reset = get("reset").and_then(|v| DateTime::parse_from_rfc3339(&v).ok()).map(|t| t.to_utc());
-        }
+        let Some((limit, remaining)) = limit.filter(|l| *l > 0).zip(remaining) else {
+            return;
+        };
+        let remaining = remaining.clamp(0.0, limit as f64);
+        let reset = get("reset").and_then(|v| DateTime::parse_from_rfc3339(&v).ok()).map(|t| t.to_utc());
+        let per_minute = limit as f64 / 60.0;
+        let until_reset = reset.map_or(0.0, |r| (r - now).num_milliseconds() as f64 / 1000.0);
+        self.rate = if until_reset > 0.0 && remaining < limit as f64 {
+            (limit as f64 - remaining) / until_reset
+        } else {
+            per_minute
+        };
+        self.limit = Some(limit);
+        self.remaining = remaining;
+        self.observed_at = Some(now);
+        self.reset = reset;
     }
 
     fn snapshot(&self, now: DateTime<Utc>) -> BucketSnapshot {
@@ -187,9 +197,7 @@ impl LimiterState {
             }
         }
         if let Some(d) = wait {
-            return Admission::Wait {
-                until: Some(after(now, d)),
-            };
+            return Admission::Wait { until: Some(after(now, d)) };
         }
         self.requests.reserved += cost.requests;
         self.input.reserved += cost.input_tokens;
@@ -311,10 +319,7 @@ impl RateLimiter {
     /// Waits (first come, first served) until `cost` fits, then reserves it.
     pub async fn acquire(&self, cost: RequestCost) -> Permit {
         let Some(shared) = &self.shared else {
-            return Permit {
-                shared: None,
-                reservation: None,
-            };
+            return Permit { shared: None, reservation: None };
         };
         let _turn = shared.queue.lock().await;
         let mut held = false;
@@ -334,10 +339,7 @@ impl RateLimiter {
             };
             match admission {
                 Admission::Go(reservation) => {
-                    return Permit {
-                        shared: Some(Arc::clone(shared)),
-                        reservation: Some(reservation),
-                    };
+                    return Permit { shared: Some(Arc::clone(shared)), reservation: Some(reservation) };
                 }
                 Admission::Wait { until } => {
                     let sleep = until.map_or(Duration::from_secs(60), |t| {

@@ -10,11 +10,7 @@ fn secs(s: f64) -> TimeDelta {
 }
 
 fn cost(input: u64, output: u64) -> RequestCost {
-    RequestCost {
-        requests: 1,
-        input_tokens: input,
-        output_tokens: output,
-    }
+    RequestCost { requests: 1, input_tokens: input, output_tokens: output }
 }
 
 /// Rate-limit headers: `(bucket, limit, remaining)` triples.
@@ -22,13 +18,24 @@ fn limits(buckets: &[(&str, u64, u64)]) -> HeaderMap {
     let mut h = HeaderMap::new();
     for (name, limit, remaining) in buckets {
         let put = |h: &mut HeaderMap, suffix: &str, v: String| {
-            let key = reqwest::header::HeaderName::from_bytes(format!("anthropic-ratelimit-{name}-{suffix}").as_bytes());
+            let key =
+                reqwest::header::HeaderName::from_bytes(format!("anthropic-ratelimit-{name}-{suffix}").as_bytes());
             h.insert(key.unwrap(), HeaderValue::from_str(&v).unwrap());
         };
         put(&mut h, "limit", limit.to_string());
         put(&mut h, "remaining", remaining.to_string());
-        put(&mut h, "reset", "2025-10-09T08:54:00Z".into());
     }
+    h
+}
+
+/// Adds a `*-reset` header for `bucket`.
+fn with_reset(mut h: HeaderMap, bucket: &str, reset: DateTime<Utc>) -> HeaderMap {
+    let key = format!("anthropic-ratelimit-{bucket}-reset");
+    let value = reset.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    h.insert(
+        reqwest::header::HeaderName::from_bytes(key.as_bytes()).unwrap(),
+        HeaderValue::from_str(&value).unwrap(),
+    );
     h
 }
 
@@ -80,10 +87,7 @@ fn requests_bucket_refills_at_limit_per_minute() {
     let _a = go(s.try_acquire(cost(0, 0), t0()));
     // 0 left; one request refills in 60/10 = 6 s.
     assert_eq!(s.try_acquire(cost(0, 0), t0()), Admission::Wait { until: Some(t0() + secs(6.0)) });
-    assert_eq!(
-        s.try_acquire(cost(0, 0), t0() + secs(3.0)),
-        Admission::Wait { until: Some(t0() + secs(6.0)) }
-    );
+    assert_eq!(s.try_acquire(cost(0, 0), t0() + secs(3.0)), Admission::Wait { until: Some(t0() + secs(6.0)) });
     let _b = go(s.try_acquire(cost(0, 0), t0() + secs(6.0)));
 }
 
@@ -99,7 +103,7 @@ fn output_tokens_are_reserved_at_max_tokens_until_the_response() {
     let snap = s.snapshot(t0() + secs(1.0));
     assert_eq!(snap.output_tokens.limit, Some(1000));
     assert_eq!(snap.output_tokens.reserved, 600);
-    assert_eq!(snap.output_tokens.available, Some(100.0));
+    assert_eq!(snap.output_tokens.available.map(f64::round), Some(100.0));
 }
 
 #[test]
@@ -115,9 +119,25 @@ fn input_shortfall_waits_for_refill_and_the_longest_bucket_wins() {
 fn refill_is_capped_at_the_limit() {
     let s = primed(&[("input-tokens", 1000, 0)]);
     let snap = s.snapshot(t0() + secs(3600.0));
-    assert_eq!(snap.input_tokens.available, Some(1000.0));
-    assert_eq!(s.snapshot(t0() + secs(30.0)).input_tokens.available, Some(500.0));
-    assert_eq!(snap.input_tokens.reset, DateTime::parse_from_rfc3339("2025-10-09T08:54:00Z").ok().map(|t| t.to_utc()));
+    assert_eq!(snap.input_tokens.available.map(f64::round), Some(1000.0));
+    assert_eq!(s.snapshot(t0() + secs(30.0)).input_tokens.available.map(f64::round), Some(500.0));
+    assert_eq!(snap.input_tokens.reset, None);
+}
+
+#[test]
+fn a_future_reset_sets_the_refill_rate() {
+    // 900 of 1000 missing and full again in 3 s: 300 per second (a server whose minute runs fast).
+    let mut s = LimiterState::default();
+    let r = go(s.try_acquire(cost(0, 0), t0()));
+    s.observe(r, 200, &with_reset(limits(&[("input-tokens", 1000, 100)]), "input-tokens", t0() + secs(3.0)), t0());
+    assert_eq!(s.snapshot(t0() + secs(1.0)).input_tokens.available.map(f64::round), Some(400.0));
+    assert_eq!(s.snapshot(t0()).input_tokens.reset, Some(t0() + secs(3.0)));
+    assert_eq!(s.try_acquire(cost(700, 0), t0()), Admission::Wait { until: Some(t0() + secs(2.0)) });
+    // A reset in the past (or a full bucket) falls back to the limit per minute.
+    let r = go(s.try_acquire(cost(0, 0), t0() + secs(5.0)));
+    let h = with_reset(limits(&[("input-tokens", 600, 0)]), "input-tokens", t0() - secs(1.0));
+    s.observe(r, 200, &h, t0() + secs(5.0));
+    assert_eq!(s.snapshot(t0() + secs(6.0)).input_tokens.available.map(f64::round), Some(10.0));
 }
 
 #[test]

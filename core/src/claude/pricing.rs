@@ -35,10 +35,7 @@ pub struct PriceTable {
 impl Default for PriceTable {
     /// Haiku 4.5 $1/$5, Sonnet 4.5 $3/$15, Opus 4.5 $5/$25; cache write 1.25×, read 0.1×, batch 0.5×.
     fn default() -> Self {
-        let price = |input_per_mtok, output_per_mtok| ModelPrice {
-            input_per_mtok,
-            output_per_mtok,
-        };
+        let price = |input_per_mtok, output_per_mtok| ModelPrice { input_per_mtok, output_per_mtok };
         Self {
             models: vec![
                 ("claude-haiku-4-5".into(), price(1.0, 5.0)),

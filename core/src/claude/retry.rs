@@ -42,10 +42,7 @@ impl Default for RetryConfig {
 impl RetryConfig {
     /// No retries at all: every call makes exactly one attempt.
     pub fn none() -> Self {
-        Self {
-            max_retries: 0,
-            ..Self::default()
-        }
+        Self { max_retries: 0, ..Self::default() }
     }
 }
 
@@ -159,7 +156,8 @@ mod tests {
     fn backoff_table_of_the_reference() {
         let c = RetryConfig::default();
         // n: (jitter 0 → upper bound, jitter →1 → lower bound)
-        let table = [(0, 500, 375), (1, 1000, 750), (2, 2000, 1500), (3, 4000, 3000), (4, 8000, 6000), (5, 8000, 6000)];
+        let table =
+            [(0, 500, 375), (1, 1000, 750), (2, 2000, 1500), (3, 4000, 3000), (4, 8000, 6000), (5, 8000, 6000)];
         for (n, hi, lo) in table {
             assert_eq!(ms(backoff_delay(&c, n, 0.0)), hi, "n={n}");
             assert_eq!(ms(backoff_delay(&c, n, 1.0)), lo, "n={n}");
@@ -202,10 +200,7 @@ mod tests {
 
     #[test]
     fn max_retry_after_is_configurable() {
-        let c = RetryConfig {
-            max_retry_after: Duration::from_secs(120),
-            ..RetryConfig::default()
-        };
+        let c = RetryConfig { max_retry_after: Duration::from_secs(120), ..RetryConfig::default() };
         let h = headers(&[("retry-after", "90")]);
         assert_eq!(ms(retry_delay(&c, 0, Some(&h), now(), 0.0)), 90_000);
         assert_eq!(ms(retry_delay(&RetryConfig::default(), 0, Some(&h), now(), 0.0)), 500);

@@ -36,18 +36,12 @@ pub struct SystemBlock {
 impl SystemBlock {
     /// A plain text block, not marked for caching.
     pub fn text(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            cache_control: None,
-        }
+        Self { text: text.into(), cache_control: None }
     }
 
     /// A text block marked for the default 5-minute prompt cache.
     pub fn cached(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            cache_control: Some(CacheControl::ephemeral()),
-        }
+        Self { text: text.into(), cache_control: Some(CacheControl::ephemeral()) }
     }
 }
 
@@ -83,10 +77,7 @@ pub struct InputMessage {
 impl InputMessage {
     /// A user turn with plain text.
     pub fn user(text: impl Into<String>) -> Self {
-        Self {
-            role: Role::User,
-            content: MessageContent::Text(text.into()),
-        }
+        Self { role: Role::User, content: MessageContent::Text(text.into()) }
     }
 }
 
@@ -222,11 +213,7 @@ impl<'de> Deserialize<'de> for ContentBlock {
             }
             Some("tool_use") => {
                 let t = ToolUse::deserialize(value).map_err(de::Error::custom)?;
-                Ok(ContentBlock::ToolUse {
-                    id: t.id,
-                    name: t.name,
-                    input: t.input,
-                })
+                Ok(ContentBlock::ToolUse { id: t.id, name: t.name, input: t.input })
             }
             _ => Ok(ContentBlock::Unknown(value)),
         }
@@ -238,7 +225,8 @@ impl Serialize for ContentBlock {
         match self {
             ContentBlock::Text { text } => serde_json::json!({"type": "text", "text": text}).serialize(serializer),
             ContentBlock::ToolUse { id, name, input } => {
-                serde_json::json!({"type": "tool_use", "id": id, "name": name, "input": input}).serialize(serializer)
+                serde_json::json!({"type": "tool_use", "id": id, "name": name, "input": input})
+                    .serialize(serializer)
             }
             ContentBlock::Unknown(value) => value.serialize(serializer),
         }
@@ -473,7 +461,15 @@ mod tests {
 
     #[test]
     fn stop_reasons_round_trip() {
-        for s in ["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded"] {
+        for s in [
+            "end_turn",
+            "max_tokens",
+            "stop_sequence",
+            "tool_use",
+            "pause_turn",
+            "refusal",
+            "model_context_window_exceeded",
+        ] {
             let r = StopReason::parse(s);
             assert!(!matches!(r, StopReason::Unknown(_)), "{s}");
             assert_eq!(serde_json::to_value(&r).unwrap(), json!(s));

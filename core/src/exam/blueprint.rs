@@ -14,54 +14,19 @@ struct DomainRow {
 }
 
 const DOMAINS: [DomainRow; 8] = [
-    DomainRow {
-        name: "Biological Bases of Behavior",
-        weight_percent: 10,
-        first_kn: 1,
-        last_kn: 5,
-    },
-    DomainRow {
-        name: "Cognitive-Affective Bases of Behavior",
-        weight_percent: 13,
-        first_kn: 6,
-        last_kn: 13,
-    },
-    DomainRow {
-        name: "Social and Cultural Bases of Behavior",
-        weight_percent: 11,
-        first_kn: 14,
-        last_kn: 20,
-    },
-    DomainRow {
-        name: "Growth and Lifespan Development",
-        weight_percent: 12,
-        first_kn: 21,
-        last_kn: 28,
-    },
-    DomainRow {
-        name: "Assessment and Diagnosis",
-        weight_percent: 16,
-        first_kn: 29,
-        last_kn: 41,
-    },
+    DomainRow { name: "Biological Bases of Behavior", weight_percent: 10, first_kn: 1, last_kn: 5 },
+    DomainRow { name: "Cognitive-Affective Bases of Behavior", weight_percent: 13, first_kn: 6, last_kn: 13 },
+    DomainRow { name: "Social and Cultural Bases of Behavior", weight_percent: 11, first_kn: 14, last_kn: 20 },
+    DomainRow { name: "Growth and Lifespan Development", weight_percent: 12, first_kn: 21, last_kn: 28 },
+    DomainRow { name: "Assessment and Diagnosis", weight_percent: 16, first_kn: 29, last_kn: 41 },
     DomainRow {
         name: "Treatment, Intervention, Prevention, and Supervision",
         weight_percent: 15,
         first_kn: 42,
         last_kn: 52,
     },
-    DomainRow {
-        name: "Research Methods and Statistics",
-        weight_percent: 7,
-        first_kn: 53,
-        last_kn: 60,
-    },
-    DomainRow {
-        name: "Ethical, Legal, and Professional Issues",
-        weight_percent: 16,
-        first_kn: 61,
-        last_kn: 71,
-    },
+    DomainRow { name: "Research Methods and Statistics", weight_percent: 7, first_kn: 53, last_kn: 60 },
+    DomainRow { name: "Ethical, Legal, and Professional Issues", weight_percent: 16, first_kn: 61, last_kn: 71 },
 ];
 
 /// Short topic labels of KN1..KN71, in our own words, used to steer generation toward the right content.
@@ -141,16 +106,8 @@ const KN_TOPICS: [&str; 71] = [
 
 impl Domain {
     /// All eight domains in order.
-    pub const ALL: [Domain; 8] = [
-        Domain(1),
-        Domain(2),
-        Domain(3),
-        Domain(4),
-        Domain(5),
-        Domain(6),
-        Domain(7),
-        Domain(8),
-    ];
+    pub const ALL: [Domain; 8] =
+        [Domain(1), Domain(2), Domain(3), Domain(4), Domain(5), Domain(6), Domain(7), Domain(8)];
 
     /// The domain numbered `number` (1..=8), if there is one.
     pub fn new(number: u8) -> Option<Self> {

@@ -101,11 +101,7 @@ pub fn read_exam_file(text: &str) -> Result<ExamFile, ExamFileError> {
         Some(Ok(exam)) => Ok(ExamFile { front_matter, exam }),
         Some(Err(e)) => {
             let (line, column) = file_position(text, start, e.line(), e.column());
-            Err(ExamFileError::BadJson {
-                line,
-                column,
-                reason: strip_position(&e.to_string(), " at line "),
-            })
+            Err(ExamFileError::BadJson { line, column, reason: strip_position(&e.to_string(), " at line ") })
         }
         None => Err(ExamFileError::NoJson),
     }
@@ -138,9 +134,7 @@ fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// The front matter, if the file starts (after blank lines) with a `---` line, and where the body begins.
 fn split_front_matter(text: &str) -> Result<(Option<FrontMatter>, usize), ExamFileError> {
-    let mut lines = lines_with_offsets(text)
-        .enumerate()
-        .skip_while(|(_, (_, l))| l.trim().is_empty());
+    let mut lines = lines_with_offsets(text).enumerate().skip_while(|(_, (_, l))| l.trim().is_empty());
     let Some((open_index, (_, first))) = lines.next() else {
         return Ok((None, 0));
     };
@@ -151,30 +145,22 @@ fn split_front_matter(text: &str) -> Result<(Option<FrontMatter>, usize), ExamFi
     let closing = lines.find(|(_, (_, l))| matches!(l.trim_end(), "---" | "..."));
     let Some((_, (close_offset, close_line))) = closing else {
         let reason = "the front matter opened here has no closing `---` line".into();
-        return Err(ExamFileError::BadFrontMatter {
-            line: Some(yaml_start),
-            column: Some(1),
-            reason,
-        });
+        return Err(ExamFileError::BadFrontMatter { line: Some(yaml_start), column: Some(1), reason });
     };
-    let yaml_offset = lines_with_offsets(text)
-        .nth(yaml_start)
-        .map_or(close_offset, |(o, _)| o.min(close_offset));
+    let yaml_offset = lines_with_offsets(text).nth(yaml_start).map_or(close_offset, |(o, _)| o.min(close_offset));
     let yaml = &text[yaml_offset..close_offset];
     let body_start = close_offset + close_line.len();
     if yaml.trim().is_empty() {
         return Ok((Some(FrontMatter::default()), body_start));
     }
-    serde_yaml_ng::from_str::<FrontMatter>(yaml)
-        .map(|fm| (Some(fm), body_start))
-        .map_err(|e| {
-            let location = e.location();
-            ExamFileError::BadFrontMatter {
-                line: location.as_ref().map(|l| yaml_start + l.line()),
-                column: location.as_ref().map(|l| l.column()),
-                reason: strip_position(&strip_position(&e.to_string(), " at line "), " at position "),
-            }
-        })
+    serde_yaml_ng::from_str::<FrontMatter>(yaml).map(|fm| (Some(fm), body_start)).map_err(|e| {
+        let location = e.location();
+        ExamFileError::BadFrontMatter {
+            line: location.as_ref().map(|l| yaml_start + l.line()),
+            column: location.as_ref().map(|l| l.column()),
+            reason: strip_position(&strip_position(&e.to_string(), " at line "), " at position "),
+        }
+    })
 }
 
 /// Byte range of the exam JSON in `text` from `body_start`: the content of the first ```` ```json ```` fence (or a
@@ -216,11 +202,7 @@ fn file_position(text: &str, start: usize, line: usize, column: usize) -> (usize
     let before = &text[..start];
     let base_line = before.matches('\n').count() + 1;
     let base_column = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
-    if line <= 1 {
-        (base_line, base_column + column)
-    } else {
-        (base_line + line - 1, column)
-    }
+    if line <= 1 { (base_line, base_column + column) } else { (base_line + line - 1, column) }
 }
 
 /// A parser message without its trailing `" at line N column M"`, since that position is relative to a slice.
@@ -302,10 +284,7 @@ mod tests {
         assert!(q.is_scored, "isScored defaults to true");
         assert_eq!(q.extra["question_type"], "recall");
         let text = file.to_text();
-        assert!(
-            text.contains("\"domain\": \"Domain 5: Assessment and Diagnosis\""),
-            "{text}"
-        );
+        assert!(text.contains("\"domain\": \"Domain 5: Assessment and Diagnosis\""), "{text}");
         assert!(text.contains("\"source_file\": \"old.md\"") && text.contains("\"version\": 2"));
         assert_eq!(round_trip(&file), file);
     }
@@ -346,19 +325,14 @@ mod tests {
     fn unclosed_front_matter_is_reported_at_its_opening_line() {
         let err = read_exam_file("\n---\nexam_id: 1\n{\"questions\": []}").unwrap_err();
         assert_eq!(err.code(), "exam_file.bad_front_matter");
-        assert!(
-            matches!(err, ExamFileError::BadFrontMatter { line: Some(2), .. }),
-            "{err}"
-        );
+        assert!(matches!(err, ExamFileError::BadFrontMatter { line: Some(2), .. }), "{err}");
     }
 
     #[test]
     fn bad_yaml_is_reported_at_its_file_line() {
         let err = read_exam_file("---\nexam_id: 1\nquestion_count: [oops\n---\n{\"questions\": []}").unwrap_err();
         assert_eq!(err.code(), "exam_file.bad_front_matter");
-        let ExamFileError::BadFrontMatter { line: Some(line), .. } = err else {
-            panic!("{err}")
-        };
+        let ExamFileError::BadFrontMatter { line: Some(line), .. } = err else { panic!("{err}") };
         assert!((3..=4).contains(&line), "{err}");
         let err = read_exam_file("---\nquestion_count: many\n---\n{\"questions\": []}").unwrap_err();
         assert!(err.to_string().contains("not a whole number"), "{err}");
@@ -369,31 +343,17 @@ mod tests {
         let cut = &ITEMS[..ITEMS.find("\"Which drug?\"").unwrap()];
         let err = read_exam_file(&markdown(&format!("```json\n{cut}\n```"))).unwrap_err();
         assert_eq!(err.code(), "exam_file.bad_json");
-        let ExamFileError::BadJson { line, .. } = err else {
-            panic!()
-        };
+        let ExamFileError::BadJson { line, .. } = err else { panic!() };
         assert_eq!(line, 21, "the fence's closing line, where the cut-off JSON ends");
         let err = read_exam_file("{\"questions\": [{\"id\": 1}]}").unwrap_err();
-        let ExamFileError::BadJson {
-            line: 1,
-            column,
-            reason,
-        } = &err
-        else {
-            panic!("{err}")
-        };
+        let ExamFileError::BadJson { line: 1, column, reason } = &err else { panic!("{err}") };
         assert!(*column > 1 && reason.contains("missing field"), "{err}");
         assert!(err.to_string().starts_with("bad exam JSON at line 1, column"));
     }
 
     #[test]
     fn text_without_json_is_no_json() {
-        for text in [
-            "",
-            "# Just prose",
-            "---\nexam_id: 1\n---\nno json here\n",
-            "```json\n```",
-        ] {
+        for text in ["", "# Just prose", "---\nexam_id: 1\n---\nno json here\n", "```json\n```"] {
             let err = read_exam_file(text).unwrap_err();
             assert_eq!(err.code(), "exam_file.no_json", "{text:?}");
             assert!(!err.is_retryable());

@@ -160,10 +160,7 @@ pub struct Exam {
 impl Exam {
     /// An exam of these items with no extra fields.
     pub fn new(questions: Vec<Question>) -> Self {
-        Self {
-            questions,
-            extra: Map::new(),
-        }
+        Self { questions, extra: Map::new() }
     }
 }
 

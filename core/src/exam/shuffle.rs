@@ -21,12 +21,7 @@ pub fn shuffle_options(exam: &mut Exam, seed: u64) {
         .iter()
         .enumerate()
         .filter(|(_, q)| q.options.len() == OPTIONS)
-        .filter_map(|(i, q)| {
-            q.options
-                .iter()
-                .position(|o| *o == q.correct_answer)
-                .map(|key| (i, key))
-        })
+        .filter_map(|(i, q)| q.options.iter().position(|o| *o == q.correct_answer).map(|key| (i, key)))
         .collect();
     let mut positions: Vec<usize> = (0..eligible.len()).map(|i| i % OPTIONS).collect();
     positions.shuffle(&mut rng);
@@ -66,11 +61,7 @@ mod tests {
     fn key_positions(exam: &Exam) -> [usize; 4] {
         let mut counts = [0; 4];
         for q in &exam.questions {
-            counts[q
-                .options
-                .iter()
-                .position(|o| *o == q.correct_answer)
-                .expect("key present")] += 1;
+            counts[q.options.iter().position(|o| *o == q.correct_answer).expect("key present")] += 1;
         }
         counts
     }
@@ -118,12 +109,7 @@ mod tests {
         shuffle_options(&mut exam, 1);
         assert_eq!(exam.questions[0], first);
         assert_eq!(exam.questions[1], second);
-        assert_eq!(
-            key_positions(&Exam::new(exam.questions[2..].to_vec()))
-                .iter()
-                .sum::<usize>(),
-            38
-        );
+        assert_eq!(key_positions(&Exam::new(exam.questions[2..].to_vec())).iter().sum::<usize>(), 38);
     }
 
     #[test]

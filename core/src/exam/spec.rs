@@ -114,12 +114,7 @@ impl ExamSpec {
 
     /// The diagnostic: 71 items, one per knowledge statement, all scored.
     pub fn diagnostic() -> Self {
-        Self {
-            name: "diagnostic".into(),
-            item_count: 71,
-            scored_count: 71,
-            allocation: Allocation::OnePerKn,
-        }
+        Self { name: "diagnostic".into(), item_count: 71, scored_count: 71, allocation: Allocation::OnePerKn }
     }
 
     /// The practice exam: 225 items weighted by domain, 175 scored and 50 unscored pretest items.
@@ -168,10 +163,7 @@ impl ExamSpec {
             });
         }
         if self.allocation == Allocation::OnePerKn && u64::from(self.item_count) != KN_TOTAL {
-            return Err(SpecError::OnePerKnCount {
-                name: name(),
-                item_count: self.item_count,
-            });
+            return Err(SpecError::OnePerKnCount { name: name(), item_count: self.item_count });
         }
         Ok(())
     }
@@ -204,10 +196,7 @@ impl ExamSpec {
     pub fn kn_counts(&self) -> [u32; 71] {
         let mut out = [0; 71];
         for (domain, count) in Domain::ALL.into_iter().zip(self.domain_counts()) {
-            for (kn, n) in domain
-                .knowledge_statements()
-                .zip(spread_evenly(count, domain.kn_count()))
-            {
+            for (kn, n) in domain.knowledge_statements().zip(spread_evenly(count, domain.kn_count())) {
                 out[kn.index()] = n;
             }
         }
@@ -226,10 +215,7 @@ impl ExamSpec {
             let per_kn: Vec<u32> = kns.iter().map(|kn| kn_counts[kn.index()]).collect();
             let scored_per_kn = scored_round_robin(&per_kn, scored);
             for ((kn, total), scored) in kns.into_iter().zip(per_kn).zip(scored_per_kn) {
-                slots.extend((0..total).map(|i| ItemSlot {
-                    kn,
-                    is_scored: i < scored,
-                }));
+                slots.extend((0..total).map(|i| ItemSlot { kn, is_scored: i < scored }));
             }
         }
         slots
@@ -260,12 +246,7 @@ fn largest_remainder(total: u32, shares: [u32; 8], denominator: u64, caps: Optio
     let mut left = total.saturating_sub(out.iter().map(|&n| u64::from(n)).sum());
     let weights = weights();
     let mut order: [usize; 8] = std::array::from_fn(|i| i);
-    order.sort_by(|&a, &b| {
-        remainders[b]
-            .cmp(&remainders[a])
-            .then(weights[b].cmp(&weights[a]))
-            .then(a.cmp(&b))
-    });
+    order.sort_by(|&a, &b| remainders[b].cmp(&remainders[a]).then(weights[b].cmp(&weights[a])).then(a.cmp(&b)));
     let room = |i: usize, out: &[u32; 8]| caps.is_none_or(|caps| out[i] < caps[i]);
     for &i in &order {
         if left == 0 {
@@ -318,12 +299,7 @@ mod tests {
     use crate::error::ErrorCode;
 
     fn weighted(item_count: u32, scored_count: u32) -> ExamSpec {
-        ExamSpec {
-            name: "custom".into(),
-            item_count,
-            scored_count,
-            allocation: Allocation::WeightedByDomain,
-        }
+        ExamSpec { name: "custom".into(), item_count, scored_count, allocation: Allocation::WeightedByDomain }
     }
 
     /// Per-domain, per-KN and per-flag counts of a spec's slots.
@@ -394,10 +370,7 @@ mod tests {
 
     #[test]
     fn one_per_kn_with_fewer_scored_spreads_them_by_domain_size() {
-        let spec = ExamSpec {
-            scored_count: 50,
-            ..ExamSpec::diagnostic()
-        };
+        let spec = ExamSpec { scored_count: 50, ..ExamSpec::diagnostic() };
         let scored = spec.scored_domain_counts();
         assert_eq!(scored.iter().sum::<u32>(), 50);
         assert!(scored.iter().zip(spec.domain_counts()).all(|(s, t)| *s <= t));
@@ -411,20 +384,10 @@ mod tests {
         assert_eq!(code(weighted(10, 0)), "spec.no_scored_items");
         assert_eq!(code(weighted(5000, 10)), "spec.too_many_items");
         assert_eq!(
-            code(ExamSpec {
-                item_count: 70,
-                scored_count: 70,
-                ..ExamSpec::diagnostic()
-            }),
+            code(ExamSpec { item_count: 70, scored_count: 70, ..ExamSpec::diagnostic() }),
             "spec.one_per_kn_count"
         );
-        assert_eq!(
-            code(ExamSpec {
-                name: " ".into(),
-                ..ExamSpec::practice()
-            }),
-            "spec.empty_name"
-        );
+        assert_eq!(code(ExamSpec { name: " ".into(), ..ExamSpec::practice() }), "spec.empty_name");
         assert!(!weighted(0, 0).check().unwrap_err().is_retryable());
     }
 
@@ -432,13 +395,7 @@ mod tests {
     fn spec_is_data() {
         let json = r#"{"name":"mini","itemCount":57,"scoredCount":57,"allocation":"weighted_by_domain"}"#;
         let spec: ExamSpec = serde_json::from_str(json).unwrap();
-        assert_eq!(
-            spec,
-            ExamSpec {
-                name: "mini".into(),
-                ..weighted(57, 57)
-            }
-        );
+        assert_eq!(spec, ExamSpec { name: "mini".into(), ..weighted(57, 57) });
         assert_eq!(serde_json::to_string(&spec).unwrap(), json);
         assert_eq!(serde_json::to_string(&Allocation::OnePerKn).unwrap(), "\"one_per_kn\"");
         assert_eq!(ExamSpec::builtin(ExamType::Practice), ExamSpec::practice());

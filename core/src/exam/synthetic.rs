@@ -14,10 +14,7 @@ pub fn synthetic_question(id: u32, slot: ItemSlot, salt: u64) -> Question {
     let tag = format!("{kn}-{salt:x}-{id}");
     Question {
         id,
-        question: format!(
-            "[simulated] Item {tag}: which statement about {} is best supported?",
-            kn.topic()
-        ),
+        question: format!("[simulated] Item {tag}: which statement about {} is best supported?", kn.topic()),
         options: vec![
             format!("The best-supported statement on {} ({tag})", kn.topic()),
             format!("A common misconception about {} ({tag})", kn.topic()),
@@ -71,9 +68,6 @@ mod tests {
     #[test]
     fn seeds_change_the_wording() {
         let spec = ExamSpec::diagnostic();
-        assert_ne!(
-            synthetic_exam(&spec, 1).questions[0].question,
-            synthetic_exam(&spec, 2).questions[0].question
-        );
+        assert_ne!(synthetic_exam(&spec, 1).questions[0].question, synthetic_exam(&spec, 2).questions[0].question);
     }
 }

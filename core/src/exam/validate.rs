@@ -134,19 +134,11 @@ pub struct Problem {
 
 impl Problem {
     fn item(code: ProblemCode, q: &Question, message: String) -> Self {
-        Self {
-            code,
-            question_id: Some(q.id),
-            message,
-        }
+        Self { code, question_id: Some(q.id), message }
     }
 
     fn exam(code: ProblemCode, message: String) -> Self {
-        Self {
-            code,
-            question_id: None,
-            message,
-        }
+        Self { code, question_id: None, message }
     }
 }
 
@@ -220,32 +212,19 @@ fn check_item(q: &Question, out: &mut Vec<Problem>) {
             format!("has {} options; an item needs exactly 4", q.options.len()),
         ));
     }
-    let empty: Vec<usize> = (0..q.options.len())
-        .filter(|&i| q.options[i].trim().is_empty())
-        .collect();
+    let empty: Vec<usize> = (0..q.options.len()).filter(|&i| q.options[i].trim().is_empty()).collect();
     if !empty.is_empty() {
-        out.push(Problem::item(
-            C::OptionEmpty,
-            q,
-            format!("option {} is empty", letters(&empty)),
-        ));
+        out.push(Problem::item(C::OptionEmpty, q, format!("option {} is empty", letters(&empty))));
     }
     for i in 0..q.options.len() {
         let blank = q.options[i].trim().is_empty();
         if let Some(j) = (i + 1..q.options.len()).find(|&j| !blank && same_option(&q.options[i], &q.options[j])) {
             let (a, b, text) = (letter(i), letter(j), preview(&q.options[j]));
-            out.push(Problem::item(
-                C::OptionDuplicate,
-                q,
-                format!("options {a} and {b} are the same: {text:?}"),
-            ));
+            out.push(Problem::item(C::OptionDuplicate, q, format!("options {a} and {b} are the same: {text:?}")));
         }
     }
     if !q.options.contains(&q.correct_answer) {
-        let message = format!(
-            "correct_answer {:?} matches none of the options",
-            preview(&q.correct_answer)
-        );
+        let message = format!("correct_answer {:?} matches none of the options", preview(&q.correct_answer));
         out.push(Problem::item(C::KeyNotInOptions, q, message));
     }
     for (i, option) in q.options.iter().enumerate() {
@@ -320,25 +299,15 @@ fn check_ids(exam: &Exam, out: &mut Vec<Problem>) {
         exam.questions.len(),
         wrong.len(),
     );
-    out.push(Problem {
-        code: ProblemCode::IdSequence,
-        question_id: Some(id),
-        message,
-    });
+    out.push(Problem { code: ProblemCode::IdSequence, question_id: Some(id), message });
 }
 
 fn check_size(exam: &Exam, spec: &ExamSpec, out: &mut Vec<Problem>) {
     let (have, want) = (exam.questions.len(), spec.item_count as usize);
     if have < want {
-        out.push(Problem::exam(
-            ProblemCode::Incomplete,
-            format!("holds {have} of {want} items"),
-        ));
+        out.push(Problem::exam(ProblemCode::Incomplete, format!("holds {have} of {want} items")));
     } else if have > want {
-        out.push(Problem::exam(
-            ProblemCode::TooManyItems,
-            format!("holds {have} items; the spec wants {want}"),
-        ));
+        out.push(Problem::exam(ProblemCode::TooManyItems, format!("holds {have} items; the spec wants {want}")));
     }
 }
 
@@ -371,11 +340,7 @@ fn check_counts(exam: &Exam, spec: &ExamSpec, out: &mut Vec<Problem>) {
         for kn in d.knowledge_statements() {
             let have = kns[kn.index()];
             if !(lo..=hi).contains(&have) {
-                let want = if lo == hi {
-                    lo.to_string()
-                } else {
-                    format!("{lo} or {hi}")
-                };
+                let want = if lo == hi { lo.to_string() } else { format!("{lo} or {hi}") };
                 out.push(Problem::exam(
                     ProblemCode::KnCount,
                     format!("{kn} has {have} items; the spec wants {want}"),

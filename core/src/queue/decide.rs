@@ -42,11 +42,7 @@ pub enum Outcome {
 impl Outcome {
     /// A failure carrying any crate error's code, text and retry answer, with no server-requested wait.
     pub fn from_error<E: ErrorCode + fmt::Display + ?Sized>(err: &E) -> Self {
-        Outcome::Failed {
-            error: JobError::from_error(err),
-            retryable: err.is_retryable(),
-            retry_after: None,
-        }
+        Outcome::Failed { error: JobError::from_error(err), retryable: err.is_retryable(), retry_after: None }
     }
 }
 
@@ -90,18 +86,9 @@ pub fn decide(
     }
     let (error, retryable, retry_after) = match outcome {
         Outcome::Succeeded => {
-            return Ok(Decision {
-                state: JobState::Succeeded,
-                run_at: None,
-                last_error: None,
-                decided_at: now,
-            });
+            return Ok(Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now });
         }
-        Outcome::Failed {
-            error,
-            retryable,
-            retry_after,
-        } => (error.clone(), *retryable, *retry_after),
+        Outcome::Failed { error, retryable, retry_after } => (error.clone(), *retryable, *retry_after),
         Outcome::TimedOut => {
             let deadline = job.deadline.map_or_else(|| "its deadline".to_owned(), iso);
             let message = format!("attempt {} did not finish by {deadline}", job.attempt);
@@ -121,12 +108,7 @@ pub fn decide(
         }
     };
     if !retryable || job.attempt >= job.max_attempts {
-        return Ok(Decision {
-            state: JobState::Dead,
-            run_at: None,
-            last_error: Some(error),
-            decided_at: now,
-        });
+        return Ok(Decision { state: JobState::Dead, run_at: None, last_error: Some(error), decided_at: now });
     }
     let backoff = match outcome {
         Outcome::Abandoned => TimeDelta::zero(),
@@ -160,9 +142,8 @@ pub fn apply(job: &Job, decision: &Decision) -> Job {
 /// expired, `TimedOut` once its deadline passed (whichever instant came first; the deadline on a tie). `None`
 /// while the attempt is healthy or the job is not running.
 pub fn overdue(job: &Job, now: DateTime<Utc>) -> Option<Outcome> {
-    let lease_end = job
-        .lease_expired(now)
-        .then(|| job.lease.as_ref().map_or(DateTime::<Utc>::MIN_UTC, |l| l.expires_at));
+    let lease_end =
+        job.lease_expired(now).then(|| job.lease.as_ref().map_or(DateTime::<Utc>::MIN_UTC, |l| l.expires_at));
     let deadline = job.deadline.filter(|_| job.deadline_passed(now));
     match (lease_end, deadline) {
         (Some(lease_end), Some(deadline)) if lease_end < deadline => Some(Outcome::Abandoned),
@@ -184,20 +165,9 @@ mod tests {
         job = start(&job, W, job.run_at, &opts()).unwrap();
         let now = job.updated_at + TimeDelta::seconds(40);
         let d = decide(&job, &Outcome::Succeeded, now, &opts(), 0.3).unwrap();
-        assert_eq!(
-            d,
-            Decision {
-                state: JobState::Succeeded,
-                run_at: None,
-                last_error: None,
-                decided_at: now
-            }
-        );
+        assert_eq!(d, Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now });
         let done = apply(&job, &d);
-        assert_eq!(
-            (done.state, done.finished_at, done.lease.clone()),
-            (JobState::Succeeded, Some(now), None)
-        );
+        assert_eq!((done.state, done.finished_at, done.lease.clone()), (JobState::Succeeded, Some(now), None));
         assert_eq!(done.run_at, job.run_at);
         assert_eq!(
             decide(&done, &Outcome::Succeeded, now, &opts(), 0.0),
@@ -212,22 +182,12 @@ mod tests {
         let d = decide(&job, &failure(true, None), now, &opts(), 0.0).unwrap();
         assert_eq!(d.state, JobState::RetryWait);
         assert_eq!(d.run_at, Some(now + TimeDelta::seconds(15)));
-        assert_eq!(
-            d.last_error.as_ref().map(|e| e.code.as_str()),
-            Some("claude.overloaded")
-        );
+        assert_eq!(d.last_error.as_ref().map(|e| e.code.as_str()), Some("claude.overloaded"));
         let waiting = apply(&job, &d);
-        assert_eq!(
-            (waiting.finished_at, waiting.deadline.is_none(), waiting.attempt),
-            (None, true, 1)
-        );
+        assert_eq!((waiting.finished_at, waiting.deadline.is_none(), waiting.attempt), (None, true, 1));
         let second = fail_times(waiting, 1);
         assert_eq!(second.attempt, 2);
-        assert_eq!(
-            second.run_at - second.updated_at,
-            TimeDelta::seconds(30),
-            "min backoff after attempt 2"
-        );
+        assert_eq!(second.run_at - second.updated_at, TimeDelta::seconds(30), "min backoff after attempt 2");
     }
 
     #[test]
@@ -268,15 +228,9 @@ mod tests {
     fn timeouts_and_abandoned_leases_are_retryable_attempts() {
         let job = running();
         let d = decide(&job, &Outcome::TimedOut, t0(), &opts(), 0.0).unwrap();
-        assert_eq!(
-            (d.state, d.last_error.as_ref().unwrap().code.as_str()),
-            (JobState::RetryWait, TIMEOUT_CODE)
-        );
+        assert_eq!((d.state, d.last_error.as_ref().unwrap().code.as_str()), (JobState::RetryWait, TIMEOUT_CODE));
         let d = decide(&job, &Outcome::Abandoned, t0(), &opts(), 0.0).unwrap();
-        assert_eq!(
-            (d.state, d.last_error.as_ref().unwrap().code.as_str()),
-            (JobState::RetryWait, ABANDONED_CODE)
-        );
+        assert_eq!((d.state, d.last_error.as_ref().unwrap().code.as_str()), (JobState::RetryWait, ABANDONED_CODE));
         assert!(d.last_error.as_ref().unwrap().message.contains("worker-a"));
         assert_eq!(apply(&job, &d).attempt, 1, "the abandoned attempt counts");
         assert_eq!(d.run_at, Some(t0()), "an abandoned attempt is retried at once");
@@ -292,38 +246,20 @@ mod tests {
         let lease_end = t0() + TimeDelta::seconds(60);
         assert_eq!(overdue(&job, lease_end - ms(1)), None);
         assert_eq!(overdue(&job, lease_end), Some(Outcome::Abandoned));
-        assert_eq!(
-            overdue(&job, t0() + TimeDelta::hours(1)),
-            Some(Outcome::Abandoned),
-            "lease ended first"
-        );
+        assert_eq!(overdue(&job, t0() + TimeDelta::hours(1)), Some(Outcome::Abandoned), "lease ended first");
         let beaten = heartbeat(&job, W, 1, t0() + TimeDelta::seconds(45), &opts()).unwrap();
         let beaten = heartbeat(&beaten, W, 1, t0() + TimeDelta::seconds(90), &opts()).unwrap();
         let deadline = t0() + TimeDelta::minutes(2);
         assert_eq!(overdue(&beaten, deadline - ms(1)), None);
         assert_eq!(overdue(&beaten, deadline), Some(Outcome::TimedOut));
-        assert_eq!(
-            overdue(&beaten, t0() + TimeDelta::hours(1)),
-            Some(Outcome::TimedOut),
-            "deadline came first"
-        );
+        assert_eq!(overdue(&beaten, t0() + TimeDelta::hours(1)), Some(Outcome::TimedOut), "deadline came first");
         assert_eq!(overdue(&pending(), t0() + TimeDelta::hours(1)), None);
     }
 
     #[test]
     fn outcome_from_crate_error() {
         let o = Outcome::from_error(&QueueError::NotDue { run_at: t0() });
-        let Outcome::Failed {
-            error,
-            retryable,
-            retry_after,
-        } = o
-        else {
-            panic!("not a failure")
-        };
-        assert_eq!(
-            (error.code.as_str(), retryable, retry_after),
-            ("queue.not_due", true, None)
-        );
+        let Outcome::Failed { error, retryable, retry_after } = o else { panic!("not a failure") };
+        assert_eq!((error.code.as_str(), retryable, retry_after), ("queue.not_due", true, None));
     }
 }

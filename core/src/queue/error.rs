@@ -90,22 +90,13 @@ mod tests {
             (QueueError::NotRunning(JobState::Pending), "queue.not_running"),
             (QueueError::Finished(JobState::Dead), "queue.finished"),
             (QueueError::AttemptsExhausted(3), "queue.attempts_exhausted"),
-            (
-                QueueError::LeaseLost {
-                    holder: "w".into(),
-                    attempt: 1,
-                },
-                "queue.lease_lost",
-            ),
+            (QueueError::LeaseLost { holder: "w".into(), attempt: 1 }, "queue.lease_lost"),
             (QueueError::TimedOut { deadline: t }, "queue.timeout"),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code);
             assert_eq!(err.is_retryable(), code == "queue.not_due", "{code}");
         }
-        assert_eq!(
-            QueueError::Finished(JobState::RetryWait).to_string(),
-            "job is finished (state retry_wait)"
-        );
+        assert_eq!(QueueError::Finished(JobState::RetryWait).to_string(), "job is finished (state retry_wait)");
     }
 }

@@ -25,12 +25,7 @@ pub(super) fn opts() -> QueueOptions {
 
 /// A diagnostic job enqueued at `t0`.
 pub(super) fn pending() -> Job {
-    Job::new(
-        JobId::from("job-1"),
-        JobKey::new("u1", ExamType::Diagnostic),
-        t0(),
-        &opts(),
-    )
+    Job::new(JobId::from("job-1"), JobKey::new("u1", ExamType::Diagnostic), t0(), &opts())
 }
 
 /// That job, started by `W` at `t0`.
@@ -40,11 +35,7 @@ pub(super) fn running() -> Job {
 
 /// A failure with a fixed error.
 pub(super) fn failure(retryable: bool, retry_after: Option<TimeDelta>) -> Outcome {
-    Outcome::Failed {
-        error: JobError::new("claude.overloaded", "529"),
-        retryable,
-        retry_after,
-    }
+    Outcome::Failed { error: JobError::new("claude.overloaded", "529"), retryable, retry_after }
 }
 
 /// Runs `job` through `n` retryable failures at the instants they become due, with jitter unit 0.

@@ -54,10 +54,7 @@ pub struct JobKey {
 impl JobKey {
     /// The key of (`user_id`, `exam_type`).
     pub fn new(user_id: impl Into<String>, exam_type: ExamType) -> Self {
-        Self {
-            user_id: user_id.into(),
-            exam_type,
-        }
+        Self { user_id: user_id.into(), exam_type }
     }
 }
 
@@ -153,10 +150,7 @@ pub struct JobError {
 impl JobError {
     /// An error with `code` and `message`.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-        }
+        Self { code: code.into(), message: message.into() }
     }
 
     /// The code and text of any error of this crate.
@@ -259,11 +253,7 @@ impl Job {
 
 /// `t + d`, saturating at the representable range instead of panicking on absurd durations.
 pub(super) fn later(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
-    let bound = if d < TimeDelta::zero() {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    };
+    let bound = if d < TimeDelta::zero() { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC };
     t.checked_add_signed(d).unwrap_or(bound)
 }
 
@@ -282,12 +272,7 @@ mod tests {
     }
 
     fn job() -> Job {
-        Job::new(
-            JobId::from("job-1"),
-            JobKey::new("u1", ExamType::Practice),
-            t0(),
-            &QueueOptions::default(),
-        )
+        Job::new(JobId::from("job-1"), JobKey::new("u1", ExamType::Practice), t0(), &QueueOptions::default())
     }
 
     #[test]
@@ -298,10 +283,7 @@ mod tests {
             assert_ne!(state.is_finished(), state.is_unfinished());
         }
         assert_eq!(JobState::RetryWait.as_str(), "retry_wait");
-        assert_eq!(
-            "Pending".parse::<JobState>(),
-            Err(QueueError::UnknownState("Pending".into()))
-        );
+        assert_eq!("Pending".parse::<JobState>(), Err(QueueError::UnknownState("Pending".into())));
         let finished: Vec<_> = JobState::ALL.into_iter().filter(|s| s.is_finished()).collect();
         assert_eq!(finished, [JobState::Succeeded, JobState::Dead, JobState::Cancelled]);
     }
@@ -340,24 +322,15 @@ mod tests {
             t0(),
             &QueueOptions::default(),
         );
-        let live = Job {
-            id: JobId::from("job-3"),
-            ..job()
-        };
+        let live = Job { id: JobId::from("job-3"), ..job() };
         let key = JobKey::new("u1", ExamType::Practice);
         assert_eq!(unfinished_for([&done, &other], &key), None);
-        assert_eq!(
-            unfinished_for([&done, &other, &live], &key).map(|j| &j.id),
-            Some(&live.id)
-        );
+        assert_eq!(unfinished_for([&done, &other, &live], &key).map(|j| &j.id), Some(&live.id));
     }
 
     #[test]
     fn job_error_from_crate_errors() {
         let err = QueueError::AlreadyRunning;
-        assert_eq!(
-            JobError::from_error(&err),
-            JobError::new("queue.already_running", "job is already running")
-        );
+        assert_eq!(JobError::from_error(&err), JobError::new("queue.already_running", "job is already running"));
     }
 }

@@ -24,10 +24,7 @@ pub struct AttemptTimeouts {
 
 impl Default for AttemptTimeouts {
     fn default() -> Self {
-        Self {
-            diagnostic: TimeDelta::minutes(2),
-            practice: TimeDelta::minutes(2),
-        }
+        Self { diagnostic: TimeDelta::minutes(2), practice: TimeDelta::minutes(2) }
     }
 }
 
@@ -49,11 +46,7 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Self {
-            succeeded: TimeDelta::hours(24),
-            dead: TimeDelta::days(7),
-            cancelled: TimeDelta::days(7),
-        }
+        Self { succeeded: TimeDelta::hours(24), dead: TimeDelta::days(7), cancelled: TimeDelta::days(7) }
     }
 }
 
@@ -125,10 +118,7 @@ impl QueueOptions {
     /// heartbeat not strictly shorter than the lease (the lease would lapse between beats), negative retention.
     pub fn check(&self) -> Result<(), QueueError> {
         self.retry.check()?;
-        if ExamType::ALL
-            .into_iter()
-            .any(|t| self.attempt_timeout(t) <= TimeDelta::zero())
-        {
+        if ExamType::ALL.into_iter().any(|t| self.attempt_timeout(t) <= TimeDelta::zero()) {
             return Err(QueueError::InvalidOptions("attemptTimeouts must be positive"));
         }
         if self.lease_duration <= TimeDelta::zero() {
@@ -140,10 +130,7 @@ impl QueueOptions {
             ));
         }
         let r = self.retention;
-        if [r.succeeded, r.dead, r.cancelled]
-            .into_iter()
-            .any(|d| d < TimeDelta::zero())
-        {
+        if [r.succeeded, r.dead, r.cancelled].into_iter().any(|d| d < TimeDelta::zero()) {
             return Err(QueueError::InvalidOptions("retention must not be negative"));
         }
         Ok(())
@@ -161,10 +148,7 @@ mod tests {
         assert!(o.check().is_ok());
         assert_eq!(o.attempt_timeout(ExamType::Diagnostic), TimeDelta::minutes(2));
         assert_eq!(o.attempt_timeout(ExamType::Practice), TimeDelta::minutes(2));
-        assert_eq!(
-            (o.lease_duration, o.heartbeat_interval),
-            (TimeDelta::seconds(60), TimeDelta::seconds(15))
-        );
+        assert_eq!((o.lease_duration, o.heartbeat_interval), (TimeDelta::seconds(60), TimeDelta::seconds(15)));
         assert_eq!(o.retention.keep_for(JobState::Succeeded), Some(TimeDelta::hours(24)));
         assert_eq!(o.retention.keep_for(JobState::Dead), Some(TimeDelta::days(7)));
         assert_eq!(o.retention.keep_for(JobState::Cancelled), Some(TimeDelta::days(7)));
@@ -174,10 +158,7 @@ mod tests {
     #[test]
     fn timeout_per_exam_type() {
         let o = QueueOptions {
-            attempt_timeouts: AttemptTimeouts {
-                practice: TimeDelta::minutes(5),
-                ..AttemptTimeouts::default()
-            },
+            attempt_timeouts: AttemptTimeouts { practice: TimeDelta::minutes(5), ..AttemptTimeouts::default() },
             ..QueueOptions::default()
         };
         assert_eq!(o.attempt_timeout(ExamType::Practice), TimeDelta::minutes(5));
@@ -188,50 +169,23 @@ mod tests {
     fn bad_options_are_refused() {
         let d = QueueOptions::default();
         let bad = [
+            QueueOptions { heartbeat_interval: d.lease_duration, ..d },
+            QueueOptions { heartbeat_interval: TimeDelta::zero(), ..d },
+            QueueOptions { lease_duration: TimeDelta::zero(), ..d },
             QueueOptions {
-                heartbeat_interval: d.lease_duration,
+                attempt_timeouts: AttemptTimeouts { diagnostic: TimeDelta::zero(), ..d.attempt_timeouts },
                 ..d
             },
-            QueueOptions {
-                heartbeat_interval: TimeDelta::zero(),
-                ..d
-            },
-            QueueOptions {
-                lease_duration: TimeDelta::zero(),
-                ..d
-            },
-            QueueOptions {
-                attempt_timeouts: AttemptTimeouts {
-                    diagnostic: TimeDelta::zero(),
-                    ..d.attempt_timeouts
-                },
-                ..d
-            },
-            QueueOptions {
-                retry: RetryPolicy {
-                    max_attempts: 0,
-                    ..d.retry
-                },
-                ..d
-            },
-            QueueOptions {
-                retention: Retention {
-                    dead: TimeDelta::seconds(-1),
-                    ..d.retention
-                },
-                ..d
-            },
+            QueueOptions { retry: RetryPolicy { max_attempts: 0, ..d.retry }, ..d },
+            QueueOptions { retention: Retention { dead: TimeDelta::seconds(-1), ..d.retention }, ..d },
         ];
         for o in bad {
             assert!(matches!(o.check(), Err(QueueError::InvalidOptions(_))), "{o:?}");
         }
         assert!(
-            QueueOptions {
-                heartbeat_interval: d.lease_duration - TimeDelta::milliseconds(1),
-                ..d
-            }
-            .check()
-            .is_ok()
+            QueueOptions { heartbeat_interval: d.lease_duration - TimeDelta::milliseconds(1), ..d }
+                .check()
+                .is_ok()
         );
     }
 
@@ -240,16 +194,10 @@ mod tests {
         let o = QueueOptions::default();
         let t0 = DateTime::from_timestamp(1_760_000_000, 0).unwrap();
         let mut job = Job::new(JobId::from("j"), JobKey::new("u", ExamType::Practice), t0, &o);
-        assert!(
-            !o.retention.is_purgeable(&job, t0 + TimeDelta::days(365)),
-            "unfinished jobs are never purged"
-        );
+        assert!(!o.retention.is_purgeable(&job, t0 + TimeDelta::days(365)), "unfinished jobs are never purged");
         job.state = JobState::Succeeded;
         job.finished_at = Some(t0);
-        assert!(
-            !o.retention
-                .is_purgeable(&job, t0 + TimeDelta::hours(24) - TimeDelta::milliseconds(1))
-        );
+        assert!(!o.retention.is_purgeable(&job, t0 + TimeDelta::hours(24) - TimeDelta::milliseconds(1)));
         assert!(o.retention.is_purgeable(&job, t0 + TimeDelta::hours(24)));
         job.state = JobState::Dead;
         assert!(!o.retention.is_purgeable(&job, t0 + TimeDelta::hours(24)));

@@ -13,10 +13,7 @@ use crate::exam::ExamType;
 #[derive(Debug, Clone)]
 enum Report {
     Succeeded,
-    Failed {
-        retryable: bool,
-        retry_after_ms: Option<i64>,
-    },
+    Failed { retryable: bool, retry_after_ms: Option<i64> },
     TimedOut,
     Abandoned,
 }
@@ -109,17 +106,10 @@ fn options() -> impl Strategy<Value = QueueOptions> {
                         multiplier,
                         jitter,
                     },
-                    attempt_timeouts: AttemptTimeouts {
-                        diagnostic: ms(diag),
-                        practice: ms(prac),
-                    },
+                    attempt_timeouts: AttemptTimeouts { diagnostic: ms(diag), practice: ms(prac) },
                     lease_duration: ms(lease),
                     heartbeat_interval: ms(lease * i64::from(hb_tenths) / 10),
-                    retention: Retention {
-                        succeeded: ms(s),
-                        dead: ms(d),
-                        cancelled: ms(c),
-                    },
+                    retention: Retention { succeeded: ms(s), dead: ms(d), cancelled: ms(c) },
                 }
             },
         )
@@ -140,10 +130,7 @@ fn pick_target(t: &Tracker, target: &Target) -> Option<Job> {
 fn outcome(report: &Report) -> Outcome {
     match report {
         Report::Succeeded => Outcome::Succeeded,
-        Report::Failed {
-            retryable,
-            retry_after_ms,
-        } => Outcome::Failed {
+        Report::Failed { retryable, retry_after_ms } => Outcome::Failed {
             error: JobError::new("test.failure", "boom"),
             retryable: *retryable,
             retry_after: retry_after_ms.map(TimeDelta::milliseconds),
@@ -160,9 +147,7 @@ fn check_decided(before: &Job, after: &Job, outcome: &Outcome, now: DateTime<Utc
             assert_eq!(after.state, JobState::Succeeded);
             return;
         }
-        Outcome::Failed {
-            retryable, retry_after, ..
-        } => (*retryable, *retry_after),
+        Outcome::Failed { retryable, retry_after, .. } => (*retryable, *retry_after),
         Outcome::TimedOut | Outcome::Abandoned => (true, None),
     };
     if retryable && before.attempt < before.max_attempts {
@@ -190,25 +175,13 @@ fn check_invariants(t: &Tracker, prev: &[Job], purged_at: Option<DateTime<Utc>>,
         assert!(ids.insert(job.id.clone()), "duplicate id {}", job.id);
         assert!(job.attempt <= job.max_attempts, "{job:?}");
         assert_eq!(job.max_attempts, o.retry.max_attempts);
-        assert_eq!(
-            job.attempt,
-            starts.get(&job.id).copied().unwrap_or(0),
-            "attempt = starts − releases"
-        );
+        assert_eq!(job.attempt, starts.get(&job.id).copied().unwrap_or(0), "attempt = starts − releases");
         if job.is_unfinished() {
-            assert!(
-                live_keys.insert(job.key.clone()),
-                "two unfinished jobs for {:?}",
-                job.key
-            );
+            assert!(live_keys.insert(job.key.clone()), "two unfinished jobs for {:?}", job.key);
         }
         assert_eq!(job.finished_at.is_some(), job.is_finished());
         let running = job.state == JobState::Running;
-        assert_eq!(
-            (job.lease.is_some(), job.deadline.is_some()),
-            (running, running),
-            "{job:?}"
-        );
+        assert_eq!((job.lease.is_some(), job.deadline.is_some()), (running, running), "{job:?}");
         if running {
             assert!(job.attempt >= 1 && job.started_at.is_some());
         }
@@ -217,11 +190,7 @@ fn check_invariants(t: &Tracker, prev: &[Job], purged_at: Option<DateTime<Utc>>,
             JobState::RetryWait => {
                 assert!(job.last_error.is_some());
                 let abandoned = job.last_error.as_ref().is_some_and(|e| e.code == ABANDONED_CODE);
-                let least = if abandoned {
-                    TimeDelta::zero()
-                } else {
-                    o.retry.min_backoff(job.attempt)
-                };
+                let least = if abandoned { TimeDelta::zero() } else { o.retry.min_backoff(job.attempt) };
                 assert!(job.run_at >= job.updated_at + least, "{job:?}");
             }
             _ => {}
@@ -279,18 +248,9 @@ fn run(options: QueueOptions, ops: Vec<Op>) {
                     Err(_) => assert!(!job.is_due(now) || job.attempt >= job.max_attempts),
                 }
             }
-            Op::Finish {
-                job: target,
-                stale,
-                report,
-                jitter,
-            } => {
+            Op::Finish { job: target, stale, report, jitter } => {
                 let Some(job) = pick_target(&t, &target) else { continue };
-                let attempt = if stale {
-                    job.attempt.saturating_sub(1)
-                } else {
-                    job.attempt
-                };
+                let attempt = if stale { job.attempt.saturating_sub(1) } else { job.attempt };
                 let outcome = outcome(&report);
                 match t.finish(&job.id, attempt, &outcome, now, jitter) {
                     Ok(after) => {
@@ -302,11 +262,7 @@ fn run(options: QueueOptions, ops: Vec<Op>) {
             }
             Op::Heartbeat { job: target, stale } => {
                 let Some(job) = pick_target(&t, &target) else { continue };
-                let attempt = if stale {
-                    job.attempt.saturating_sub(1)
-                } else {
-                    job.attempt
-                };
+                let attempt = if stale { job.attempt.saturating_sub(1) } else { job.attempt };
                 let ok = t.heartbeat(&job.id, attempt, now).is_ok();
                 let healthy =
                     job.state == JobState::Running && !job.lease_expired(now) && !job.deadline_passed(now);
@@ -326,10 +282,8 @@ fn run(options: QueueOptions, ops: Vec<Op>) {
                 assert_eq!(ok, matches!(job.state, JobState::Pending | JobState::RetryWait));
             }
             Op::Clear => {
-                let waiting = t
-                    .jobs()
-                    .iter()
-                    .filter(|j| matches!(j.state, JobState::Pending | JobState::RetryWait));
+                let waiting =
+                    t.jobs().iter().filter(|j| matches!(j.state, JobState::Pending | JobState::RetryWait));
                 let expected = waiting.count();
                 assert_eq!(t.clear(now), expected);
                 assert!(t.jobs().iter().all(|j| j.is_finished() || j.state == JobState::Running));
@@ -342,11 +296,8 @@ fn run(options: QueueOptions, ops: Vec<Op>) {
                 }
             }
             Op::Reap(jitter) => {
-                let due: Vec<_> = t
-                    .jobs()
-                    .iter()
-                    .filter_map(|j| overdue(j, now).map(|o| (j.clone(), o)))
-                    .collect();
+                let due: Vec<_> =
+                    t.jobs().iter().filter_map(|j| overdue(j, now).map(|o| (j.clone(), o))).collect();
                 let changed = t.reap(now, jitter);
                 assert_eq!(changed.len(), due.len());
                 for ((before, outcome), after) in due.iter().zip(&changed) {
@@ -362,10 +313,7 @@ fn run(options: QueueOptions, ops: Vec<Op>) {
         check_invariants(&t, &prev, purged_at, &starts);
         let status = t.status(now);
         assert_eq!(status.queue_length as usize, status.jobs.len());
-        assert_eq!(
-            JobState::ALL.iter().map(|s| status.counts.get(*s)).sum::<u64>() as usize,
-            t.jobs().len()
-        );
+        assert_eq!(JobState::ALL.iter().map(|s| status.counts.get(*s)).sum::<u64>() as usize, t.jobs().len());
     }
 }
 

@@ -58,14 +58,10 @@ impl RetryPolicy {
             return Err(QueueError::InvalidOptions("retry.baseDelay must not be negative"));
         }
         if self.max_delay < self.base_delay {
-            return Err(QueueError::InvalidOptions(
-                "retry.maxDelay must be at least retry.baseDelay",
-            ));
+            return Err(QueueError::InvalidOptions("retry.maxDelay must be at least retry.baseDelay"));
         }
         if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
-            return Err(QueueError::InvalidOptions(
-                "retry.multiplier must be a finite number of at least 1",
-            ));
+            return Err(QueueError::InvalidOptions("retry.multiplier must be a finite number of at least 1"));
         }
         if !(0.0..=1.0).contains(&self.jitter) {
             return Err(QueueError::InvalidOptions("retry.jitter must lie in [0, 1]"));
@@ -90,11 +86,7 @@ impl RetryPolicy {
     /// The wait after failed attempt `attempt` given `jitter_unit` drawn uniformly from [0, 1) (clamped into it;
     /// a non-finite value counts as 0): `nominal · (1 − jitter + jitter · u)`.
     pub fn backoff(&self, attempt: u32, jitter_unit: f64) -> TimeDelta {
-        let u = if jitter_unit.is_finite() {
-            jitter_unit.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let u = if jitter_unit.is_finite() { jitter_unit.clamp(0.0, 1.0) } else { 0.0 };
         let jitter = self.jitter.clamp(0.0, 1.0);
         let nominal_ms = self.nominal_delay(attempt).num_milliseconds() as f64;
         from_ms(nominal_ms * (1.0 - jitter + jitter * u))
@@ -126,10 +118,7 @@ mod tests {
         let p = RetryPolicy::default();
         assert!(p.check().is_ok());
         assert_eq!(p.max_attempts, 3);
-        assert_eq!(
-            [p.nominal_delay(1), p.nominal_delay(2), p.nominal_delay(3)],
-            [s(30), s(60), s(120)]
-        );
+        assert_eq!([p.nominal_delay(1), p.nominal_delay(2), p.nominal_delay(3)], [s(30), s(60), s(120)]);
         assert_eq!(p.backoff(1, 0.0), s(15));
         assert_eq!(p.backoff(1, 0.5), TimeDelta::milliseconds(22_500));
         assert_eq!(p.backoff(2, 0.0), s(30));
@@ -145,34 +134,20 @@ mod tests {
 
     #[test]
     fn cap_holds_for_large_attempts() {
-        let p = RetryPolicy {
-            jitter: 0.0,
-            ..RetryPolicy::default()
-        };
+        let p = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
         assert_eq!(p.backoff(5, 0.3), s(480));
         assert_eq!(p.backoff(6, 0.3), s(600), "960 s capped to 10 min");
         assert_eq!(p.backoff(u32::MAX, 0.9), s(600), "overflow to infinity still capped");
-        let zero = RetryPolicy {
-            base_delay: TimeDelta::zero(),
-            ..RetryPolicy::default()
-        };
+        let zero = RetryPolicy { base_delay: TimeDelta::zero(), ..RetryPolicy::default() };
         assert_eq!(zero.nominal_delay(u32::MAX), TimeDelta::zero(), "0 · ∞ stays 0");
-        let full = RetryPolicy {
-            jitter: 1.0,
-            ..RetryPolicy::default()
-        };
+        let full = RetryPolicy { jitter: 1.0, ..RetryPolicy::default() };
         assert_eq!(full.min_backoff(40), TimeDelta::zero());
         assert!(full.backoff(40, 0.99) < s(600));
     }
 
     #[test]
     fn fixed_delay_with_multiplier_one() {
-        let p = RetryPolicy {
-            multiplier: 1.0,
-            jitter: 0.0,
-            base_delay: s(5),
-            ..RetryPolicy::default()
-        };
+        let p = RetryPolicy { multiplier: 1.0, jitter: 0.0, base_delay: s(5), ..RetryPolicy::default() };
         assert_eq!([p.backoff(1, 0.7), p.backoff(3, 0.1)], [s(5), s(5)]);
     }
 
@@ -192,19 +167,12 @@ mod tests {
             RetryPolicy { base_delay: s(-1), ..d },
             RetryPolicy { max_delay: s(10), ..d },
             RetryPolicy { multiplier: 0.5, ..d },
-            RetryPolicy {
-                multiplier: f64::INFINITY,
-                ..d
-            },
+            RetryPolicy { multiplier: f64::INFINITY, ..d },
             RetryPolicy { jitter: 1.5, ..d },
             RetryPolicy { jitter: f64::NAN, ..d },
         ];
         for p in bad {
-            assert_eq!(
-                crate::error::ErrorCode::code(&p.check().unwrap_err()),
-                "queue.invalid_options",
-                "{p:?}"
-            );
+            assert_eq!(crate::error::ErrorCode::code(&p.check().unwrap_err()), "queue.invalid_options", "{p:?}");
         }
     }
 
@@ -214,12 +182,6 @@ mod tests {
         assert_eq!(json["baseDelay"], 30_000);
         assert_eq!(json["maxDelay"], 600_000);
         let partial: RetryPolicy = serde_json::from_str(r#"{"maxAttempts": 5}"#).unwrap();
-        assert_eq!(
-            partial,
-            RetryPolicy {
-                max_attempts: 5,
-                ..RetryPolicy::default()
-            }
-        );
+        assert_eq!(partial, RetryPolicy { max_attempts: 5, ..RetryPolicy::default() });
     }
 }

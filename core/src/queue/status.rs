@@ -168,20 +168,14 @@ mod tests {
             &o,
         );
         let b = start(&b, "browser", t0 + TimeDelta::seconds(30), &o).unwrap();
-        let c = cancel(
-            &Job::new(JobId::from("job-3"), JobKey::new("u2", ExamType::Practice), t0, &o),
-            t0,
-        )
-        .unwrap();
+        let c =
+            cancel(&Job::new(JobId::from("job-3"), JobKey::new("u2", ExamType::Practice), t0, &o), t0).unwrap();
         let mut d = Job::new(JobId::from("job-4"), JobKey::new("u3", ExamType::Practice), t0, &o);
         d.run_at = now + TimeDelta::seconds(1);
 
         let status = QueueStatus::from_jobs([&a, &b, &c, &d], now);
         assert_eq!((status.queue_length, status.is_processing), (3, true));
-        assert_eq!(
-            (status.counts.pending, status.counts.running, status.counts.cancelled),
-            (2, 1, 1)
-        );
+        assert_eq!((status.counts.pending, status.counts.running, status.counts.cancelled), (2, 1, 1));
         assert_eq!(status.oldest_due_age_ms, 90_000, "d is not due yet, a waits since t0");
 
         let json = serde_json::to_value(&status).unwrap();
@@ -193,10 +187,7 @@ mod tests {
         assert_eq!(jobs.len(), 3);
         assert_eq!(jobs[0]["userId"], "u1");
         assert_eq!(jobs[0]["examType"], "practice");
-        assert_eq!(
-            (jobs[0]["retries"].clone(), jobs[0]["maxRetries"].clone()),
-            (0.into(), 3.into())
-        );
+        assert_eq!((jobs[0]["retries"].clone(), jobs[0]["maxRetries"].clone()), (0.into(), 3.into()));
         assert!(jobs[0].get("lastAttempt").is_none());
         assert_eq!(jobs[1]["lastAttempt"], "2025-10-09T08:53:50.000Z");
         assert_eq!(jobs[1]["retries"], 1);
@@ -207,10 +198,7 @@ mod tests {
     fn empty_queue() {
         let now = DateTime::from_timestamp(0, 0).unwrap();
         let status = QueueStatus::from_jobs([], now);
-        assert_eq!(
-            (status.queue_length, status.is_processing, status.oldest_due_age_ms),
-            (0, false, 0)
-        );
+        assert_eq!((status.queue_length, status.is_processing, status.oldest_due_age_ms), (0, false, 0));
         for state in JobState::ALL {
             assert_eq!(status.counts.get(state), 0);
         }

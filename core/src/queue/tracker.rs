@@ -28,11 +28,7 @@ impl Tracker {
     /// An empty tracker with checked `options`.
     pub fn new(options: QueueOptions) -> Result<Self, QueueError> {
         options.check()?;
-        Ok(Self {
-            options,
-            jobs: Vec::new(),
-            next_id: 1,
-        })
+        Ok(Self { options, jobs: Vec::new(), next_id: 1 })
     }
 
     /// The options it runs with.
@@ -51,10 +47,7 @@ impl Tracker {
     }
 
     fn index(&self, id: &JobId) -> Result<usize, QueueError> {
-        self.jobs
-            .iter()
-            .position(|job| job.id == *id)
-            .ok_or_else(|| QueueError::UnknownJob(id.clone()))
+        self.jobs.iter().position(|job| job.id == *id).ok_or_else(|| QueueError::UnknownJob(id.clone()))
     }
 
     /// Replaces job `id` with `change(job)` when that succeeds, and returns the new job.
@@ -85,10 +78,7 @@ impl Tracker {
 
     /// The due job that has waited longest (earliest `run_at`, then enqueue order), if any.
     pub fn next_due(&self, now: DateTime<Utc>) -> Option<&Job> {
-        self.jobs
-            .iter()
-            .filter(|job| job.is_due(now))
-            .min_by_key(|job| job.run_at)
+        self.jobs.iter().filter(|job| job.is_due(now)).min_by_key(|job| job.run_at)
     }
 
     /// Starts the next attempt of job `id` (see [`transition::start`]); the returned job carries the attempt
@@ -101,9 +91,7 @@ impl Tracker {
     /// Renews the lease of attempt `attempt` of job `id` (see [`transition::heartbeat`]).
     pub fn heartbeat(&mut self, id: &JobId, attempt: u32, now: DateTime<Utc>) -> Result<Job, QueueError> {
         let options = self.options;
-        self.update(id, |job| {
-            transition::heartbeat(job, TRACKER_HOLDER, attempt, now, &options)
-        })
+        self.update(id, |job| transition::heartbeat(job, TRACKER_HOLDER, attempt, now, &options))
     }
 
     /// Records how attempt `attempt` of job `id` ended (see [`decide::decide`]); a report for an attempt
@@ -215,10 +203,7 @@ mod tests {
 
     #[test]
     fn refuses_bad_options() {
-        let bad = QueueOptions {
-            heartbeat_interval: secs(60),
-            ..QueueOptions::default()
-        };
+        let bad = QueueOptions { heartbeat_interval: secs(60), ..QueueOptions::default() };
         assert!(matches!(Tracker::new(bad), Err(QueueError::InvalidOptions(_))));
     }
 
@@ -233,10 +218,7 @@ mod tests {
         let (other, created) = t.enqueue("u1", ExamType::Diagnostic, t0());
         assert!(created && other.id != a.id);
         t.start(&a.id, t0()).unwrap();
-        assert!(
-            !t.enqueue("u1", ExamType::Practice, t0()).1,
-            "a running job holds its key"
-        );
+        assert!(!t.enqueue("u1", ExamType::Practice, t0()).1, "a running job holds its key");
         t.finish(&a.id, 1, &Outcome::Succeeded, t0() + secs(50), 0.5).unwrap();
         let (fresh, created) = t.enqueue("u1", ExamType::Practice, t0() + secs(60));
         assert!(created && fresh.id == JobId::from("job-3"));
@@ -289,10 +271,7 @@ mod tests {
         t.start(&job.id, retry_at).unwrap();
         let stale = t.finish(&job.id, 1, &Outcome::Succeeded, retry_at, 0.0);
         assert!(matches!(stale, Err(QueueError::LeaseLost { attempt: 1, .. })));
-        assert_eq!(
-            t.finish(&job.id, 2, &Outcome::Succeeded, retry_at, 0.0).unwrap().state,
-            JobState::Succeeded
-        );
+        assert_eq!(t.finish(&job.id, 2, &Outcome::Succeeded, retry_at, 0.0).unwrap().state, JobState::Succeeded);
     }
 
     #[test]
@@ -302,11 +281,7 @@ mod tests {
         t.start(&job.id, t0()).unwrap();
         t.heartbeat(&job.id, 1, t0() + secs(30)).unwrap();
         t.heartbeat(&job.id, 1, t0() + secs(80)).unwrap();
-        assert_eq!(
-            t.next_wake(t0() + secs(80)),
-            Some(t0() + secs(120)),
-            "deadline before the 140 s lease end"
-        );
+        assert_eq!(t.next_wake(t0() + secs(80)), Some(t0() + secs(120)), "deadline before the 140 s lease end");
         let reaped = t.reap(t0() + secs(120), 0.0);
         assert_eq!(reaped[0].last_error.as_ref().unwrap().code, "queue.timeout");
     }
@@ -321,15 +296,9 @@ mod tests {
         assert_eq!(t.clear(t0()), 2);
         assert_eq!(t.clear(t0()), 0);
         let status = t.status(t0());
-        assert_eq!(
-            (status.queue_length, status.is_processing, status.counts.cancelled),
-            (1, true, 2)
-        );
+        assert_eq!((status.queue_length, status.is_processing, status.counts.cancelled), (1, true, 2));
         assert_eq!(t.cancel(&b.id, t0()), Err(QueueError::Finished(JobState::Cancelled)));
-        assert_eq!(
-            t.cancel(&JobId::from("nope"), t0()),
-            Err(QueueError::UnknownJob(JobId::from("nope")))
-        );
+        assert_eq!(t.cancel(&JobId::from("nope"), t0()), Err(QueueError::UnknownJob(JobId::from("nope"))));
     }
 
     #[test]
@@ -339,17 +308,10 @@ mod tests {
         t.start(&a.id, t0()).unwrap();
         let back = t.release(&a.id, 1, t0() + secs(3)).unwrap();
         assert_eq!((back.state, back.attempt), (JobState::Pending, 0));
-        assert_eq!(
-            t.next_wake(t0() + secs(10)),
-            Some(t0() + secs(10)),
-            "due already: wake now"
-        );
+        assert_eq!(t.next_wake(t0() + secs(10)), Some(t0() + secs(10)), "due already: wake now");
         t.start(&a.id, t0() + secs(10)).unwrap();
         t.finish(&a.id, 1, &Outcome::Succeeded, t0() + secs(20), 0.0).unwrap();
-        assert_eq!(
-            t.purge(t0() + secs(20) + TimeDelta::hours(24) - TimeDelta::milliseconds(1)),
-            0
-        );
+        assert_eq!(t.purge(t0() + secs(20) + TimeDelta::hours(24) - TimeDelta::milliseconds(1)), 0);
         assert_eq!(t.purge(t0() + secs(20) + TimeDelta::hours(24)), 1);
         assert!(t.jobs().is_empty() && t.get(&a.id).is_none());
     }

@@ -18,10 +18,7 @@ pub(super) fn fence<'a>(job: &'a Job, holder: &str, attempt: u32) -> Result<&'a 
     }
     match &job.lease {
         Some(lease) if lease.holder == holder && job.attempt == attempt => Ok(lease),
-        _ => Err(QueueError::LeaseLost {
-            holder: holder.to_owned(),
-            attempt,
-        }),
+        _ => Err(QueueError::LeaseLost { holder: holder.to_owned(), attempt }),
     }
 }
 
@@ -45,10 +42,7 @@ pub fn start(job: &Job, holder: &str, now: DateTime<Utc>, options: &QueueOptions
         attempt: job.attempt + 1,
         started_at: Some(now),
         deadline: Some(later(now, options.attempt_timeout(job.key.exam_type))),
-        lease: Some(Lease {
-            holder: holder.to_owned(),
-            expires_at: later(now, options.lease_duration),
-        }),
+        lease: Some(Lease { holder: holder.to_owned(), expires_at: later(now, options.lease_duration) }),
         updated_at: now,
         ..job.clone()
     })
@@ -66,23 +60,13 @@ pub fn heartbeat(
 ) -> Result<Job, QueueError> {
     let lease = fence(job, holder, attempt)?;
     if lease.expires_at <= now {
-        return Err(QueueError::LeaseLost {
-            holder: holder.to_owned(),
-            attempt,
-        });
+        return Err(QueueError::LeaseLost { holder: holder.to_owned(), attempt });
     }
     if let Some(deadline) = job.deadline.filter(|d| *d <= now) {
         return Err(QueueError::TimedOut { deadline });
     }
     let expires_at = lease.expires_at.max(later(now, options.lease_duration));
-    Ok(Job {
-        lease: Some(Lease {
-            holder: holder.to_owned(),
-            expires_at,
-        }),
-        updated_at: now,
-        ..job.clone()
-    })
+    Ok(Job { lease: Some(Lease { holder: holder.to_owned(), expires_at }), updated_at: now, ..job.clone() })
 }
 
 /// Hands a running job back for graceful shutdown: it becomes `Pending`, due at `now`, and the released attempt
@@ -109,12 +93,7 @@ pub fn cancel(job: &Job, now: DateTime<Utc>) -> Result<Job, QueueError> {
     match job.state {
         state if state.is_finished() => Err(QueueError::Finished(state)),
         JobState::Running => Err(QueueError::AlreadyRunning),
-        _ => Ok(Job {
-            state: JobState::Cancelled,
-            finished_at: Some(now),
-            updated_at: now,
-            ..job.clone()
-        }),
+        _ => Ok(Job { state: JobState::Cancelled, finished_at: Some(now), updated_at: now, ..job.clone() }),
     }
 }
 
@@ -129,20 +108,14 @@ mod tests {
     fn start_is_due_exactly_at_run_at() {
         let mut job = pending();
         job.run_at = t0() + ms(500);
-        assert_eq!(
-            start(&job, W, t0() + ms(499), &opts()),
-            Err(QueueError::NotDue { run_at: job.run_at })
-        );
+        assert_eq!(start(&job, W, t0() + ms(499), &opts()), Err(QueueError::NotDue { run_at: job.run_at }));
         let started = start(&job, W, t0() + ms(500), &opts()).unwrap();
         assert_eq!((started.state, started.attempt), (JobState::Running, 1));
         assert_eq!(started.started_at, Some(t0() + ms(500)));
         assert_eq!(started.deadline, Some(t0() + ms(500) + TimeDelta::minutes(2)));
         assert_eq!(
             started.lease,
-            Some(Lease {
-                holder: W.into(),
-                expires_at: t0() + ms(500) + TimeDelta::seconds(60)
-            })
+            Some(Lease { holder: W.into(), expires_at: t0() + ms(500) + TimeDelta::seconds(60) })
         );
         assert_eq!(job.state, JobState::Pending, "the input is untouched");
     }
@@ -151,10 +124,7 @@ mod tests {
     fn start_refuses_running_finished_and_exhausted_jobs() {
         assert_eq!(start(&running(), "b", t0(), &opts()), Err(QueueError::AlreadyRunning));
         let done = cancel(&pending(), t0()).unwrap();
-        assert_eq!(
-            start(&done, W, t0(), &opts()),
-            Err(QueueError::Finished(JobState::Cancelled))
-        );
+        assert_eq!(start(&done, W, t0(), &opts()), Err(QueueError::Finished(JobState::Cancelled)));
         let mut worn = pending();
         worn.attempt = 3;
         assert_eq!(start(&worn, W, t0(), &opts()), Err(QueueError::AttemptsExhausted(3)));
@@ -165,15 +135,9 @@ mod tests {
         let job = running();
         let expiry = t0() + TimeDelta::seconds(60);
         let beat = heartbeat(&job, W, 1, expiry - ms(1), &opts()).unwrap();
-        assert_eq!(
-            beat.lease.as_ref().unwrap().expires_at,
-            expiry - ms(1) + TimeDelta::seconds(60)
-        );
+        assert_eq!(beat.lease.as_ref().unwrap().expires_at, expiry - ms(1) + TimeDelta::seconds(60));
         assert_eq!(beat.updated_at, expiry - ms(1));
-        let lost = Err(QueueError::LeaseLost {
-            holder: W.into(),
-            attempt: 1,
-        });
+        let lost = Err(QueueError::LeaseLost { holder: W.into(), attempt: 1 });
         assert_eq!(heartbeat(&job, W, 1, expiry, &opts()), lost);
         assert!(job.lease_expired(expiry) && !job.lease_expired(expiry - ms(1)));
     }
@@ -181,28 +145,16 @@ mod tests {
     #[test]
     fn heartbeat_is_fenced_by_holder_attempt_state_and_deadline() {
         let job = running();
-        assert!(matches!(
-            heartbeat(&job, "b", 1, t0(), &opts()),
-            Err(QueueError::LeaseLost { .. })
-        ));
-        assert!(matches!(
-            heartbeat(&job, W, 2, t0(), &opts()),
-            Err(QueueError::LeaseLost { .. })
-        ));
-        assert_eq!(
-            heartbeat(&pending(), W, 0, t0(), &opts()),
-            Err(QueueError::NotRunning(JobState::Pending))
-        );
+        assert!(matches!(heartbeat(&job, "b", 1, t0(), &opts()), Err(QueueError::LeaseLost { .. })));
+        assert!(matches!(heartbeat(&job, W, 2, t0(), &opts()), Err(QueueError::LeaseLost { .. })));
+        assert_eq!(heartbeat(&pending(), W, 0, t0(), &opts()), Err(QueueError::NotRunning(JobState::Pending)));
         // Keep the lease alive up to the deadline, then the beat at the deadline is refused.
         let deadline = t0() + TimeDelta::minutes(2);
         let mut beating = job.clone();
         for s in [45, 90, 119] {
             beating = heartbeat(&beating, W, 1, t0() + TimeDelta::seconds(s), &opts()).unwrap();
         }
-        assert_eq!(
-            heartbeat(&beating, W, 1, deadline, &opts()),
-            Err(QueueError::TimedOut { deadline })
-        );
+        assert_eq!(heartbeat(&beating, W, 1, deadline, &opts()), Err(QueueError::TimedOut { deadline }));
         assert!(beating.deadline_passed(deadline) && !beating.deadline_passed(deadline - ms(1)));
     }
 
@@ -211,19 +163,10 @@ mod tests {
         let job = running();
         let later = t0() + TimeDelta::seconds(5);
         let released = release(&job, W, 1, later).unwrap();
-        assert_eq!(
-            (released.state, released.attempt, released.run_at),
-            (JobState::Pending, 0, later)
-        );
+        assert_eq!((released.state, released.attempt, released.run_at), (JobState::Pending, 0, later));
         assert!(released.lease.is_none() && released.deadline.is_none() && released.is_due(later));
-        assert!(matches!(
-            release(&job, "b", 1, later),
-            Err(QueueError::LeaseLost { .. })
-        ));
-        assert_eq!(
-            release(&released, W, 0, later),
-            Err(QueueError::NotRunning(JobState::Pending))
-        );
+        assert!(matches!(release(&job, "b", 1, later), Err(QueueError::LeaseLost { .. })));
+        assert_eq!(release(&released, W, 0, later), Err(QueueError::NotRunning(JobState::Pending)));
         let again = start(&released, "worker-b", later, &opts()).unwrap();
         assert_eq!(again.attempt, 1);
         let after_expiry = t0() + TimeDelta::minutes(5);

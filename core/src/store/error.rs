@@ -47,10 +47,7 @@ pub enum StoreError {
 impl StoreError {
     /// An [`StoreError::InvalidInput`] for `field`.
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        StoreError::InvalidInput {
-            field,
-            reason: reason.into(),
-        }
+        StoreError::InvalidInput { field, reason: reason.into() }
     }
 }
 
@@ -86,9 +83,6 @@ mod tests {
         assert!(StoreError::Busy("x".into()).is_retryable());
         assert!(!StoreError::Conflict("x".into()).is_retryable());
         assert!(!StoreError::LeaseLost("x".into()).is_retryable());
-        assert_eq!(
-            StoreError::invalid("userId", "empty").to_string(),
-            "invalid userId: empty"
-        );
+        assert_eq!(StoreError::invalid("userId", "empty").to_string(), "invalid userId: empty");
     }
 }

@@ -28,8 +28,7 @@ pub trait ExamStore: Send + Sync {
     /// Stores a validated exam and returns its new id.
     async fn insert_exam(&self, exam: NewExam) -> Result<String, StoreError> {
         let mut ids = self.insert_exams(vec![exam]).await?;
-        ids.pop()
-            .ok_or_else(|| StoreError::Database("insert returned no id".into()))
+        ids.pop().ok_or_else(|| StoreError::Database("insert returned no id".into()))
     }
 
     /// Stores validated exams in one transaction, all or none, and returns their ids in order.

@@ -25,10 +25,7 @@ impl UserId {
         }
         let chars = raw.chars().count();
         if chars > MAX_USER_ID_CHARS {
-            return Err(StoreError::invalid(
-                "userId",
-                format!("{chars} characters, at most {MAX_USER_ID_CHARS}"),
-            ));
+            return Err(StoreError::invalid("userId", format!("{chars} characters, at most {MAX_USER_ID_CHARS}")));
         }
         if raw.chars().any(char::is_control) {
             return Err(StoreError::invalid("userId", "must not contain control characters"));
@@ -88,13 +85,7 @@ impl NewExam {
         if !report.is_valid() {
             return Err(StoreError::InvalidExam(Box::new(report)));
         }
-        Ok(Self {
-            user_id,
-            exam_type,
-            exam,
-            created_at,
-            expires_at: policy.expires_at(created_at),
-        })
+        Ok(Self { user_id, exam_type, exam, created_at, expires_at: policy.expires_at(created_at) })
     }
 
     /// Whose exam it is.
@@ -237,16 +228,9 @@ fn round2(x: f64) -> f64 {
 impl ExamAnalytics {
     /// Derives the body from the counts with the old meanings (see `seed-system.md`).
     pub fn from_counts(c: AnalyticsCounts, now: DateTime<Utc>) -> Self {
-        let per_user = if c.users_with_rows == 0 {
-            0.0
-        } else {
-            round2(c.total as f64 / c.users_with_rows as f64)
-        };
-        let used_percentage = if c.total == 0 {
-            0
-        } else {
-            (c.used * 200 + c.total) / (c.total * 2)
-        };
+        let per_user =
+            if c.users_with_rows == 0 { 0.0 } else { round2(c.total as f64 / c.users_with_rows as f64) };
+        let used_percentage = if c.total == 0 { 0 } else { (c.used * 200 + c.total) / (c.total * 2) };
         Self {
             total_generated: c.total,
             total_used: c.used,
@@ -350,15 +334,7 @@ mod tests {
     #[test]
     fn used_percentage_rounds_half_up() {
         let now = DateTime::from_timestamp(0, 0).unwrap();
-        let c = AnalyticsCounts {
-            total: 8,
-            used: 1,
-            ..Default::default()
-        };
-        assert_eq!(
-            ExamAnalytics::from_counts(c, now).used_percentage,
-            13,
-            "12.5 rounds to 13"
-        );
+        let c = AnalyticsCounts { total: 8, used: 1, ..Default::default() };
+        assert_eq!(ExamAnalytics::from_counts(c, now).used_percentage, 13, "12.5 rounds to 13");
     }
 }

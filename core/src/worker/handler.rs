@@ -32,11 +32,7 @@ pub struct HandlerError {
 impl HandlerError {
     /// A failure carrying any crate error's code, text and retry answer.
     pub fn from_error<E: ErrorCode + fmt::Display + ?Sized>(err: &E) -> Self {
-        Self {
-            error: JobError::from_error(err),
-            retryable: err.is_retryable(),
-            retry_after: None,
-        }
+        Self { error: JobError::from_error(err), retryable: err.is_retryable(), retry_after: None }
     }
 
     /// The same failure, asking to wait at least `wait` before the next attempt.
@@ -47,11 +43,7 @@ impl HandlerError {
 
     /// The queue outcome this failure stands for.
     pub fn into_outcome(self) -> Outcome {
-        Outcome::Failed {
-            error: self.error,
-            retryable: self.retryable,
-            retry_after: self.retry_after,
-        }
+        Outcome::Failed { error: self.error, retryable: self.retryable, retry_after: self.retry_after }
     }
 }
 

@@ -1,18 +1,19 @@
-//! A pool of tokio workers: each claims one due job at a time, runs it, and sleeps until woken by an in-process
-//! enqueue, the next job falling due, or a modest poll interval (for jobs enqueued by other processes).
+//! A pool of workers: a fetcher claims due jobs for its free slots, runs each in a task, and sleeps until woken by
+//! an in-process enqueue, a slot freeing up, the next job falling due, or a modest poll interval (for jobs other
+//! processes enqueue).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::runner::{RunOutcome, Runner};
 
 /// How a pool runs.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
-    /// How many jobs run at once.
+    /// How many jobs run at once (the pool's slots).
     pub workers: usize,
     /// The longest an idle worker sleeps before looking again, for jobs other processes enqueue.
     pub poll_interval: Duration,
@@ -22,11 +23,7 @@ pub struct PoolOptions {
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self {
-            workers: 2,
-            poll_interval: Duration::from_secs(1),
-            holder_prefix: "pregen".into(),
-        }
+        Self { workers: 2, poll_interval: Duration::from_secs(1), holder_prefix: "pregen".into() }
     }
 }
 
@@ -56,23 +53,16 @@ impl ShutdownReport {
             RunOutcome::StoreFailed(_) => self.store_failed += 1,
         }
     }
-
-    fn merge(&mut self, other: ShutdownReport) {
-        self.succeeded += other.succeeded;
-        self.failed += other.failed;
-        self.released += other.released;
-        self.lease_lost += other.lease_lost;
-        self.store_failed += other.store_failed;
-    }
 }
 
-/// A running pool. Dropping it without [`WorkerPool::shutdown`] aborts its workers; their leases then expire.
+/// A running pool: one fetcher claims as many due jobs as there are free slots in one statement and runs each
+/// in its own task. Dropping it without [`WorkerPool::shutdown`] aborts the fetcher; leases then expire.
 #[derive(Debug)]
 pub struct WorkerPool {
     stop: watch::Sender<bool>,
     hard_stop: watch::Sender<bool>,
     notify: Arc<Notify>,
-    workers: JoinSet<ShutdownReport>,
+    fetcher: JoinHandle<ShutdownReport>,
 }
 
 /// A lease holder name unique to this process and call: `prefix:pid:random`.
@@ -82,108 +72,127 @@ pub(crate) fn holder_name(prefix: &str) -> String {
 }
 
 impl WorkerPool {
-    /// Starts `options.workers` workers on the current tokio runtime.
+    /// Starts a pool running up to `options.workers` jobs at once, on the current tokio runtime.
     pub fn start(runner: Runner, options: PoolOptions) -> Self {
         let (stop, stop_rx) = watch::channel(false);
         let (hard_stop, hard_rx) = watch::channel(false);
         let notify = Arc::new(Notify::new());
-        let mut workers = JoinSet::new();
-        let base = holder_name(&options.holder_prefix);
-        for i in 0..options.workers.max(1) {
-            let worker = Worker {
-                runner: runner.clone(),
-                holder: format!("{base}:w{i}"),
-                notify: Arc::clone(&notify),
-                poll_interval: options.poll_interval,
-            };
-            workers.spawn(worker.work(stop_rx.clone(), hard_rx.clone()));
-        }
-        tracing::info!(
-            "[BGJob] worker pool started: {} workers as {base}",
-            options.workers.max(1)
-        );
-        Self {
-            stop,
-            hard_stop,
-            notify,
-            workers,
-        }
+        let holder = holder_name(&options.holder_prefix);
+        let workers = options.workers.max(1);
+        tracing::info!("[BGJob] worker pool started: {workers} slots as {holder}");
+        let fetcher = Fetcher {
+            runner,
+            holder,
+            slots: Arc::new(Semaphore::new(workers)),
+            notify: Arc::clone(&notify),
+            poll_interval: options.poll_interval,
+        };
+        let fetcher = tokio::spawn(fetcher.work(stop_rx, hard_rx));
+        Self { stop, hard_stop, notify, fetcher }
     }
 
-    /// Wakes idle workers at once; call after enqueueing in this process.
+    /// Wakes the pool at once if it is idle; call after enqueueing in this process.
     pub fn notify(&self) {
-        self.notify.notify_waiters();
+        self.notify.notify_one();
     }
 
-    /// The notifier idle workers wait on, for enqueuers that do not hold the pool.
+    /// The notifier an idle pool waits on, for enqueuers that do not hold the pool.
     pub fn notifier(&self) -> Arc<Notify> {
         Arc::clone(&self.notify)
     }
 
     /// Stops claiming, waits up to `grace` for running attempts to finish, then stops the rest and releases their
     /// leases so another process can take them at once.
-    pub async fn shutdown(mut self, grace: Duration) -> ShutdownReport {
+    pub async fn shutdown(self, grace: Duration) -> ShutdownReport {
         let _ = self.stop.send(true);
-        let mut report = ShutdownReport::default();
-        let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            match tokio::time::timeout_at(deadline, self.workers.join_next()).await {
-                Ok(Some(Ok(worker))) => report.merge(worker),
-                Ok(Some(Err(e))) => tracing::error!("[BGJob] a worker task failed: {e}"),
-                Ok(None) => break,
-                Err(_) => {
-                    tracing::warn!("[BGJob] shutdown grace spent; releasing running jobs");
-                    let _ = self.hard_stop.send(true);
-                    while let Some(joined) = self.workers.join_next().await {
-                        match joined {
-                            Ok(worker) => report.merge(worker),
-                            Err(e) => tracing::error!("[BGJob] a worker task failed: {e}"),
-                        }
-                    }
-                    break;
-                }
+        let mut fetcher = self.fetcher;
+        let joined = match tokio::time::timeout(grace, &mut fetcher).await {
+            Ok(joined) => joined,
+            Err(_) => {
+                tracing::warn!("[BGJob] shutdown grace spent; releasing running jobs");
+                let _ = self.hard_stop.send(true);
+                fetcher.await
             }
-        }
+        };
+        let report = joined.unwrap_or_else(|e| {
+            tracing::error!("[BGJob] the worker pool's fetcher failed: {e}");
+            ShutdownReport::default()
+        });
         tracing::info!("[BGJob] worker pool stopped: {report:?}");
         report
     }
 }
 
-struct Worker {
+struct Fetcher {
     runner: Runner,
     holder: String,
+    slots: Arc<Semaphore>,
     notify: Arc<Notify>,
     poll_interval: Duration,
 }
 
-impl Worker {
+impl Fetcher {
     async fn work(self, mut stop: watch::Receiver<bool>, hard_stop: watch::Receiver<bool>) -> ShutdownReport {
         let mut report = ShutdownReport::default();
-        loop {
-            if *stop.borrow() {
-                return report;
+        let mut running: JoinSet<RunOutcome> = JoinSet::new();
+        while !*stop.borrow() {
+            while let Some(done) = running.try_join_next() {
+                record(&mut report, done);
             }
-            // Registered before looking, so an enqueue between the look and the wait still wakes this worker.
+            let first = tokio::select! {
+                permit = Arc::clone(&self.slots).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    record(&mut report, done);
+                    continue;
+                }
+                _ = stop.changed() => continue,
+            };
+            // Registered before looking, so an enqueue between the look and the wait still wakes the pool.
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match self.runner.claim(&self.holder, 1).await {
+            let free = 1 + self.slots.available_permits();
+            match self.runner.claim(&self.holder, u32::try_from(free).unwrap_or(u32::MAX)).await {
                 Ok(jobs) if !jobs.is_empty() => {
+                    let mut permit = Some(first);
                     for job in jobs {
-                        report.record(&self.runner.run(job, None, hard_stop.clone()).await);
+                        let slot = match permit.take() {
+                            Some(p) => p,
+                            None => match Arc::clone(&self.slots).try_acquire_owned() {
+                                Ok(p) => p,
+                                Err(_) => unreachable!("only the fetcher takes slots, and it asked for this many"),
+                            },
+                        };
+                        let (runner, hard_stop) = (self.runner.clone(), hard_stop.clone());
+                        running.spawn(async move {
+                            let outcome = runner.run(job, None, hard_stop).await;
+                            drop(slot);
+                            outcome
+                        });
                     }
                     continue;
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("[BGJob] claiming failed, will look again: {e}"),
+                Ok(_) => drop(first),
+                Err(e) => {
+                    drop(first);
+                    tracing::warn!("[BGJob] claiming failed, will look again: {e}");
+                }
             }
             let wait = self.idle_wait().await;
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
+                Some(done) = running.join_next(), if !running.is_empty() => record(&mut report, done),
             }
         }
+        while let Some(done) = running.join_next().await {
+            record(&mut report, done);
+        }
+        report
     }
 
     /// Until the next job falls due, at most the poll interval.
@@ -195,5 +204,12 @@ impl Worker {
             }
             _ => self.poll_interval,
         }
+    }
+}
+
+fn record(report: &mut ShutdownReport, done: Result<RunOutcome, tokio::task::JoinError>) {
+    match done {
+        Ok(outcome) => report.record(&outcome),
+        Err(e) => tracing::error!("[BGJob] a job task failed: {e}"),
     }
 }

@@ -43,9 +43,7 @@ pub struct Runner {
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner")
-            .field("options", &self.options)
-            .finish_non_exhaustive()
+        f.debug_struct("Runner").field("options", &self.options).finish_non_exhaustive()
     }
 }
 
@@ -62,12 +60,7 @@ impl Runner {
         options: QueueOptions,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self {
-            store,
-            handler,
-            options,
-            clock,
-        }
+        Self { store, handler, options, clock }
     }
 
     /// The store jobs are claimed from.
@@ -87,9 +80,7 @@ impl Runner {
 
     /// Claims up to `limit` due jobs for `holder`.
     pub async fn claim(&self, holder: &str, limit: u32) -> Result<Vec<Job>, StoreError> {
-        self.store
-            .claim_jobs(holder, limit, self.clock.now(), &self.options)
-            .await
+        self.store.claim_jobs(holder, limit, self.clock.now(), &self.options).await
     }
 
     /// Runs a claimed job to an outcome. `stop_at` ends the attempt early (a drain budget); `hard_stop` turning
@@ -103,11 +94,7 @@ impl Runner {
         let holder = job.lease.as_ref().map(|l| l.holder.clone()).unwrap_or_default();
         let now = self.clock.now();
         let deadline = job.deadline.map_or_else(Instant::now, |d| instant_at(d, now));
-        let heartbeat = self
-            .options
-            .heartbeat_interval
-            .to_std()
-            .unwrap_or(Duration::from_secs(15));
+        let heartbeat = self.options.heartbeat_interval.to_std().unwrap_or(Duration::from_secs(15));
         tracing::info!(
             "[BGJob] start {} {} for {} (attempt {}/{})",
             job.id,

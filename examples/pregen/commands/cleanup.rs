@@ -17,15 +17,7 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
     let store = super::open_store(db).await?;
-    let report = store
-        .cleanup(chrono::Utc::now(), &Policy::default(), args.batch)
-        .await?;
-    tracing::info!(
-        "[Cron] cleanup deleted {} exams in {} batches",
-        report.total(),
-        report.batches
-    );
-    Ok(Outcome::ok(
-        json!({"success": true, "deleted": report.total(), "cleanup": report}),
-    ))
+    let report = store.cleanup(chrono::Utc::now(), &Policy::default(), args.batch).await?;
+    tracing::info!("[Cron] cleanup deleted {} exams in {} batches", report.total(), report.batches);
+    Ok(Outcome::ok(json!({"success": true, "deleted": report.total(), "cleanup": report})))
 }

@@ -23,7 +23,5 @@ pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
     let exam_type: ExamType = args.exam_type.parse().map_err(|e| CliError::BadInput(format!("{e}")))?;
     let store = super::open_store(db).await?;
     let claim = store.claim_exam(&user, exam_type, chrono::Utc::now()).await?;
-    Ok(Outcome::ok(
-        serde_json::to_value(GetExamBody::from_claim(claim)).map_err(std::io::Error::other)?,
-    ))
+    Ok(Outcome::ok(serde_json::to_value(GetExamBody::from_claim(claim)).map_err(std::io::Error::other)?))
 }

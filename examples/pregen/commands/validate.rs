@@ -29,10 +29,7 @@ pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
         all_valid &= report["valid"] == Value::Bool(true);
         reports.push(report);
     }
-    Ok(Outcome {
-        body: json!({"valid": all_valid, "files": reports}),
-        bad_input: !all_valid,
-    })
+    Ok(Outcome { body: json!({"valid": all_valid, "files": reports}), bad_input: !all_valid })
 }
 
 fn validate_file(path: &PathBuf, forced: Option<ExamType>) -> Value {
@@ -48,11 +45,8 @@ fn validate_file(path: &PathBuf, forced: Option<ExamType>) -> Value {
             return json!({"path": shown, "valid": false, "error": e.to_string(), "code": e.code()});
         }
     };
-    let from_front_matter = file
-        .front_matter
-        .as_ref()
-        .and_then(|f| f.exam_type.as_deref())
-        .and_then(|t| t.parse().ok());
+    let from_front_matter =
+        file.front_matter.as_ref().and_then(|f| f.exam_type.as_deref()).and_then(|t| t.parse().ok());
     let from_name = path.file_name().and_then(|n| n.to_str()).and_then(|n| {
         let n = n.to_ascii_lowercase();
         ExamType::ALL.into_iter().find(|t| n.contains(t.as_str()))

@@ -16,15 +16,9 @@ async fn main() {
         eprintln!("usage: claimer DB USER READY_FILE START_FILE");
         std::process::exit(2);
     };
-    let store = SqliteStore::open(
-        PathBuf::from(db),
-        SqliteOptions {
-            connections: 1,
-            ..SqliteOptions::default()
-        },
-    )
-    .await
-    .expect("open store");
+    let store = SqliteStore::open(PathBuf::from(db), SqliteOptions { connections: 1, ..SqliteOptions::default() })
+        .await
+        .expect("open store");
     let user = UserId::parse(&user).expect("user id");
     std::fs::write(&ready, b"ready").expect("write ready file");
     while !PathBuf::from(&start).exists() {

@@ -28,12 +28,7 @@ impl JobHandler for Mode {
             }
             std::future::pending::<()>().await;
         }
-        Ok(HandlerOutput::Exam(Box::new(tiny_exam(
-            &job.key.user_id,
-            job.key.exam_type,
-            Utc::now(),
-            5,
-        ))))
+        Ok(HandlerOutput::Exam(Box::new(tiny_exam(&job.key.user_id, job.key.exam_type, Utc::now(), 5))))
     }
 }
 
@@ -52,23 +47,13 @@ async fn main() {
         eprintln!("usage: worker DB hang|ok JOB_ID");
         std::process::exit(2);
     };
-    let store = SqliteStore::open(db, SqliteOptions::default())
-        .await
-        .expect("open store");
+    let store = SqliteStore::open(db, SqliteOptions::default()).await.expect("open store");
     let options = crash_test_options();
-    let runner = Runner::new(
-        Arc::new(store.clone()),
-        Arc::new(Mode(mode == "hang")),
-        options,
-        Arc::new(SystemClock),
-    );
+    let runner =
+        Runner::new(Arc::new(store.clone()), Arc::new(Mode(mode == "hang")), options, Arc::new(SystemClock));
     let pool = WorkerPool::start(
         runner,
-        PoolOptions {
-            workers: 1,
-            poll_interval: Duration::from_millis(100),
-            holder_prefix: mode.clone(),
-        },
+        PoolOptions { workers: 1, poll_interval: Duration::from_millis(100), holder_prefix: mode.clone() },
     );
     let id = JobId(job_id.clone());
     // Bounded: exits non-zero if the job never succeeds.

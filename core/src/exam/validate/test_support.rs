@@ -9,10 +9,7 @@ use crate::exam::{Exam, ExamSpec, Kn, Question, shuffle_options};
 pub(crate) fn question(id: u32, kn: Kn, is_scored: bool) -> Question {
     Question {
         id,
-        question: format!(
-            "Item {id} ({kn}): which statement about {} is best supported?",
-            kn.topic()
-        ),
+        question: format!("Item {id} ({kn}): which statement about {} is best supported?", kn.topic()),
         options: (1..=4).map(|j| format!("Statement {j} for item {id}")).collect(),
         correct_answer: format!("Statement 1 for item {id}"),
         explanation: "Statement 1 is supported by the evidence; the others are not.".into(),
@@ -40,11 +37,7 @@ pub(crate) fn valid_exam(spec: &ExamSpec, seed: u64) -> Exam {
 
 /// Moves the key of `q` (found by text) to `position`, keeping the distractors' order.
 pub(crate) fn put_key_at(q: &mut Question, position: usize) {
-    let key = q
-        .options
-        .iter()
-        .position(|o| *o == q.correct_answer)
-        .expect("key among options");
+    let key = q.options.iter().position(|o| *o == q.correct_answer).expect("key among options");
     let text = q.options.remove(key);
     q.options.insert(position, text);
 }
@@ -67,11 +60,7 @@ pub(crate) fn keys_at_b() -> Exam {
     let broken = [(44, "B".to_owned()), (119, String::new()), (219, String::new())];
     for (i, bad) in broken {
         let q = &mut exam.questions[i];
-        q.correct_answer = if bad.is_empty() {
-            format!("{}.", q.correct_answer.to_uppercase())
-        } else {
-            bad
-        };
+        q.correct_answer = if bad.is_empty() { format!("{}.", q.correct_answer.to_uppercase()) } else { bad };
     }
     for q in exam.questions.iter_mut().filter(|q| !q.is_scored).take(24) {
         q.is_scored = true;
@@ -113,10 +102,6 @@ pub(crate) fn fixtures() -> Vec<(&'static str, String)> {
 
 /// `{"questions": [...]}` with one compact item per line: readable, and small enough to commit.
 fn json_lines(exam: &Exam) -> String {
-    let items: Vec<String> = exam
-        .questions
-        .iter()
-        .map(|q| serde_json::to_string(q).expect("item"))
-        .collect();
+    let items: Vec<String> = exam.questions.iter().map(|q| serde_json::to_string(q).expect("item")).collect();
     format!("{{\"questions\": [\n  {}\n]}}\n", items.join(",\n  "))
 }

@@ -34,17 +34,13 @@ fn each_item_rule_triggers_exactly_its_code() {
     let cases: [(ProblemCode, Breaker); 11] = [
         (C::OptionCount, |q| q.options.retain(|o| *o != "Statement 4 for item 7")),
         (C::OptionEmpty, |q| q.options[3] = "  ".into()),
-        (C::OptionDuplicate, |q| {
-            q.options[3] = " statement 3  FOR item 7 ".into()
-        }),
+        (C::OptionDuplicate, |q| q.options[3] = " statement 3  FOR item 7 ".into()),
         (C::KeyNotInOptions, |q| q.correct_answer = "B".into()),
         (C::OptionBanned, |q| q.options[3] = "All of the above".into()),
         (C::StemEmpty, |q| q.question = "\n".into()),
         (C::ExplanationEmpty, |q| q.explanation = String::new()),
         (C::DifficultyInvalid, |q| q.difficulty = "Medium".into()),
-        (C::DomainUnknown, |q| {
-            q.domain = DomainField::Unrecognised("Domain 9: Astrology".into())
-        }),
+        (C::DomainUnknown, |q| q.domain = DomainField::Unrecognised("Domain 9: Astrology".into())),
         (C::KnUnknown, |q| q.kn_id = "KN72".into()),
         (C::DomainKnMismatch, |q| q.domain = Domain::new(2).unwrap().into()),
     ];
@@ -60,10 +56,7 @@ fn each_item_rule_triggers_exactly_its_code() {
 #[test]
 fn non_canonical_kn_ids_are_unknown() {
     for bad in ["kn33", "KN033", " KN33", "KN0", "33", ""] {
-        let q = Question {
-            kn_id: bad.into(),
-            ..good()
-        };
+        let q = Question { kn_id: bad.into(), ..good() };
         assert_eq!(item_codes(&q), [C::KnUnknown], "{bad:?}");
     }
 }
@@ -130,11 +123,7 @@ fn ids_out_of_order_or_repeated() {
     exam.questions[9].id = 9;
     let report = validate_exam(&exam, &spec);
     assert_eq!(codes(&report), [C::IdSequence].into());
-    assert!(
-        report.problems[0].message.contains("1 duplicate id"),
-        "{}",
-        report.problems[0].message
-    );
+    assert!(report.problems[0].message.contains("1 duplicate id"), "{}", report.problems[0].message);
 }
 
 #[test]
@@ -142,10 +131,7 @@ fn a_short_exam_is_incomplete_and_its_counts_are_reported() {
     let (mut exam, spec) = diagnostic();
     exam.questions.pop();
     let report = validate_exam(&exam, &spec);
-    assert_eq!(
-        codes(&report),
-        [C::Incomplete, C::DomainCount, C::KnCount, C::ScoredCount].into()
-    );
+    assert_eq!(codes(&report), [C::Incomplete, C::DomainCount, C::KnCount, C::ScoredCount].into());
     assert_eq!(report.problems[0].message, "holds 70 of 71 items");
 }
 
@@ -163,11 +149,7 @@ fn an_extra_unscored_item_is_too_many_and_off_its_domain_count() {
 fn moving_an_unscored_item_to_another_domain_breaks_only_domain_counts() {
     // Practice KN1 holds 5 items (4 or 5 allowed) and KN11 holds 3 (3 or 4 allowed).
     let (mut exam, spec) = practice();
-    let q = exam
-        .questions
-        .iter_mut()
-        .find(|q| q.kn_id == "KN1" && !q.is_scored)
-        .expect("an unscored KN1 item");
+    let q = exam.questions.iter_mut().find(|q| q.kn_id == "KN1" && !q.is_scored).expect("an unscored KN1 item");
     q.kn_id = "KN11".into();
     q.domain = Domain::new(2).unwrap().into();
     let report = validate_exam(&exam, &spec);
@@ -189,10 +171,7 @@ fn moving_an_item_between_kns_of_a_domain_breaks_only_kn_counts() {
     let report = validate_exam(&exam, &spec);
     assert_eq!(codes(&report), [C::KnCount].into());
     let messages: Vec<&str> = report.problems.iter().map(|p| p.message.as_str()).collect();
-    assert_eq!(
-        messages,
-        ["KN2 has 0 items; the spec wants 1", "KN3 has 2 items; the spec wants 1"]
-    );
+    assert_eq!(messages, ["KN2 has 0 items; the spec wants 1", "KN3 has 2 items; the spec wants 1"]);
 }
 
 #[test]
@@ -201,10 +180,7 @@ fn a_flipped_scored_flag_breaks_total_and_domain_scored_counts() {
     exam.questions[0].is_scored = false;
     let report = validate_exam(&exam, &spec);
     assert_eq!(codes(&report), [C::ScoredCount].into());
-    assert_eq!(
-        report.problems[0].message,
-        "70 scored / 1 unscored; the spec wants 71 / 0"
-    );
+    assert_eq!(report.problems[0].message, "70 scored / 1 unscored; the spec wants 71 / 0");
     assert_eq!(report.count_by_code()[&C::ScoredCount], 2);
 }
 
@@ -214,14 +190,8 @@ fn keys_all_at_one_position_are_imbalanced() {
     exam.questions.iter_mut().for_each(|q| put_key_at(q, 0));
     let report = validate_exam(&exam, &spec);
     assert_eq!(codes(&report), [C::AnswerPositionImbalance].into());
-    assert_eq!(
-        report.problems[0].message,
-        "225 of 225 keys (100%) at position A; more than 35%"
-    );
-    assert_eq!(
-        report.problems[1].message,
-        "0 of 225 keys (0%) at position B; fewer than 15%"
-    );
+    assert_eq!(report.problems[0].message, "225 of 225 keys (100%) at position A; more than 35%");
+    assert_eq!(report.problems[1].message, "0 of 225 keys (0%) at position B; fewer than 15%");
     assert_eq!(report.problems.len(), 4);
 }
 
@@ -236,11 +206,7 @@ fn the_position_rule_starts_at_40_items() {
         };
         let mut exam = valid_exam(&spec, 1);
         exam.questions.iter_mut().for_each(|q| put_key_at(q, 0));
-        assert_eq!(
-            validate_exam(&exam, &spec).has(C::AnswerPositionImbalance),
-            checked,
-            "{n} items"
-        );
+        assert_eq!(validate_exam(&exam, &spec).has(C::AnswerPositionImbalance), checked, "{n} items");
     }
 }
 
@@ -252,10 +218,7 @@ fn item_problems_inside_an_exam_name_their_item() {
     assert_eq!(report.problems.len(), 1);
     let p = &report.problems[0];
     assert_eq!((p.code, p.question_id), (C::DifficultyInvalid, Some(21)));
-    assert_eq!(
-        p.to_string(),
-        "[difficulty_invalid] item 21: difficulty \"tricky\" is not easy, medium or hard"
-    );
+    assert_eq!(p.to_string(), "[difficulty_invalid] item 21: difficulty \"tricky\" is not easy, medium or hard");
 }
 
 // ---- correct exams, codes and report shape ----
@@ -284,28 +247,17 @@ fn codes_are_stable_strings() {
     for code in ProblemCode::ALL {
         assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         assert_eq!(code.to_string(), code.as_str());
-        assert_eq!(
-            serde_json::from_value::<ProblemCode>(code.as_str().into()).unwrap(),
-            code
-        );
+        assert_eq!(serde_json::from_value::<ProblemCode>(code.as_str().into()).unwrap(), code);
     }
-    assert!(
-        ProblemCode::ALL.windows(2).all(|w| w[0] < w[1]),
-        "ALL is in Ord order, without repeats"
-    );
+    assert!(ProblemCode::ALL.windows(2).all(|w| w[0] < w[1]), "ALL is in Ord order, without repeats");
     assert_eq!(C::AnswerPositionImbalance.as_str(), "answer_position_imbalance");
 }
 
 #[test]
 fn report_serialises_in_camel_case() {
-    let report = ValidationReport {
-        problems: vec![Problem::exam(C::Incomplete, "holds 8 of 71 items".into())],
-    };
+    let report = ValidationReport { problems: vec![Problem::exam(C::Incomplete, "holds 8 of 71 items".into())] };
     let json = serde_json::to_string(&report).unwrap();
-    assert_eq!(
-        json,
-        r#"{"problems":[{"code":"incomplete","questionId":null,"message":"holds 8 of 71 items"}]}"#
-    );
+    assert_eq!(json, r#"{"problems":[{"code":"incomplete","questionId":null,"message":"holds 8 of 71 items"}]}"#);
     assert_eq!(serde_json::from_str::<ValidationReport>(&json).unwrap(), report);
     assert!(!report.is_valid() && report.has(C::Incomplete) && !report.has(C::KnCount));
 }
@@ -318,11 +270,7 @@ fn a_225_item_exam_validates_quickly() {
         assert!(validate_exam(&exam, &spec).is_valid());
     }
     // Generous for unoptimised builds on a busy machine; release builds take well under a millisecond.
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(2),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(2), "{:?}", start.elapsed());
 }
 
 // ---- the seed system's measured defects, from the committed fixture files ----
@@ -350,63 +298,41 @@ fn write_fixtures() {
 fn committed_fixtures_are_what_the_builder_makes() {
     let committed = [DIAGNOSTIC_8, PRACTICE_8, KEYS_AT_B, PARTIAL_75];
     for ((name, built), text) in fixtures().into_iter().zip(committed) {
-        assert!(
-            built == text,
-            "{name} differs from its builder: run the ignored write_fixtures test"
-        );
+        assert!(built == text, "{name} differs from its builder: run the ignored write_fixtures test");
     }
 }
 
 #[test]
 fn truncated_seed_files_are_incomplete() {
-    for (text, exam_type, want) in [
-        (DIAGNOSTIC_8, ExamType::Diagnostic, 71),
-        (PRACTICE_8, ExamType::Practice, 225),
-    ] {
+    for (text, exam_type, want) in
+        [(DIAGNOSTIC_8, ExamType::Diagnostic, 71), (PRACTICE_8, ExamType::Practice, 225)]
+    {
         let file = read_exam_file(text).unwrap();
         let front_matter = file.front_matter.as_ref().expect("front matter");
         assert_eq!(front_matter.question_count, Some(want), "the file claims {want}");
         assert_eq!(front_matter.exam_type.as_deref(), Some(exam_type.as_str()));
         let report = validate_exam(&file.exam, &ExamSpec::builtin(exam_type));
-        assert_eq!(
-            codes(&report),
-            [C::Incomplete, C::DomainCount, C::KnCount, C::ScoredCount].into()
-        );
+        assert_eq!(codes(&report), [C::Incomplete, C::DomainCount, C::KnCount, C::ScoredCount].into());
         assert_eq!(report.problems[0].message, format!("holds 8 of {want} items"));
     }
-    assert_eq!(
-        read(DIAGNOSTIC_8).questions[0].extra["source_file"],
-        "diagnostic_bank.md"
-    );
+    assert_eq!(read(DIAGNOSTIC_8).questions[0].extra["source_file"], "diagnostic_bank.md");
 }
 
 #[test]
 fn the_b_skewed_seed_exam_is_caught_on_all_three_counts() {
     let report = validate_exam(&read(KEYS_AT_B), &ExamSpec::practice());
-    assert_eq!(
-        codes(&report),
-        [C::KeyNotInOptions, C::ScoredCount, C::AnswerPositionImbalance].into()
-    );
+    assert_eq!(codes(&report), [C::KeyNotInOptions, C::ScoredCount, C::AnswerPositionImbalance].into());
     let counts = report.count_by_code();
     assert_eq!(counts[&C::KeyNotInOptions], 3);
     assert_eq!(counts[&C::AnswerPositionImbalance], 4);
     let messages: Vec<&str> = report.problems.iter().map(|p| p.message.as_str()).collect();
-    assert!(
-        messages.contains(&"180 of 225 keys (80%) at position B; more than 35%"),
-        "{messages:#?}"
-    );
-    assert!(
-        messages.contains(&"199 scored / 26 unscored; the spec wants 175 / 50"),
-        "{messages:#?}"
-    );
+    assert!(messages.contains(&"180 of 225 keys (80%) at position B; more than 35%"), "{messages:#?}");
+    assert!(messages.contains(&"199 scored / 26 unscored; the spec wants 175 / 50"), "{messages:#?}");
 }
 
 #[test]
 fn the_75_item_seed_exam_is_incomplete() {
     let report = validate_exam(&read(PARTIAL_75), &ExamSpec::practice());
-    assert_eq!(
-        codes(&report),
-        [C::Incomplete, C::DomainCount, C::KnCount, C::ScoredCount].into()
-    );
+    assert_eq!(codes(&report), [C::Incomplete, C::DomainCount, C::KnCount, C::ScoredCount].into());
     assert_eq!(report.problems[0].message, "holds 75 of 225 items");
 }

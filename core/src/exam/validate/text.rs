@@ -17,9 +17,7 @@ fn same_word(x: &str, y: &str) -> bool {
     if x.is_ascii() && y.is_ascii() {
         x.eq_ignore_ascii_case(y)
     } else {
-        x.chars()
-            .flat_map(char::to_lowercase)
-            .eq(y.chars().flat_map(char::to_lowercase))
+        x.chars().flat_map(char::to_lowercase).eq(y.chars().flat_map(char::to_lowercase))
     }
 }
 
@@ -60,21 +58,11 @@ const LABEL_GLUE: [&str; 21] = [
 /// First words of an option that points at the others ("all of the above", "none of these").
 const OPENERS: [&str; 7] = ["all", "none", "both", "neither", "either", "any", "each"];
 /// Words after an opener that name the other options.
-const REFERENTS: [&str; 9] = [
-    "these",
-    "those",
-    "following",
-    "options",
-    "answers",
-    "choices",
-    "statements",
-    "responses",
-    "alternatives",
-];
+const REFERENTS: [&str; 9] =
+    ["these", "those", "following", "options", "answers", "choices", "statements", "responses", "alternatives"];
 /// Words that may follow "all/none of these" without making it about something else.
-const TAIL: [&str; 11] = [
-    "are", "is", "correct", "true", "right", "apply", "applies", "listed", "given", "options", "answers",
-];
+const TAIL: [&str; 11] =
+    ["are", "is", "correct", "true", "right", "apply", "applies", "listed", "given", "options", "answers"];
 /// Of [`TAIL`], the words that make a bare opener a verdict on the other options ("none is correct").
 const VERDICTS: [&str; 5] = ["correct", "true", "right", "apply", "applies"];
 

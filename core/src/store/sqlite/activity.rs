@@ -11,7 +11,7 @@ use crate::store::{ActivityStore, StoreError, UserId};
 impl ActivityStore for SqliteStore {
     async fn record_activity(&self, user: &UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let user = user.clone();
-        self.with_conn(move |conn| {
+        self.with_writer(move |conn| {
             conn.prepare_cached(sql::RECORD_ACTIVITY)
                 .and_then(|mut st| st.execute(params![user.as_str(), to_ms(at)]))
                 .map_err(db_error)

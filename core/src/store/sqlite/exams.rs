@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, db_error, from_ms, sql, to_ms};
 use crate::exam::{Exam, ExamType};
@@ -30,13 +30,10 @@ impl ExamStore for SqliteStore {
                 Ok((uuid::Uuid::new_v4().to_string(), exam, json))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        self.with_conn(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_error)?;
+        self.with_writer(move |conn| {
             let mut ids = Vec::with_capacity(rows.len());
             {
-                let mut st = tx.prepare_cached(sql::INSERT_EXAM).map_err(db_error)?;
+                let mut st = conn.prepare_cached(sql::INSERT_EXAM).map_err(db_error)?;
                 for (id, exam, json) in rows {
                     st.execute(params![
                         id,
@@ -51,7 +48,6 @@ impl ExamStore for SqliteStore {
                     ids.push(id);
                 }
             }
-            tx.commit().map_err(db_error)?;
             Ok(ids)
         })
         .await
@@ -66,11 +62,8 @@ impl ExamStore for SqliteStore {
         let user = user.clone();
         let row = {
             let user = user.clone();
-            self.with_conn(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(db_error)?;
-                let row = tx
+            self.with_writer(move |conn| {
+                let row = conn
                     .prepare_cached(sql::CLAIM_EXAM)
                     .and_then(|mut st| {
                         st.query_row(params![user.as_str(), exam_type.as_str(), to_ms(now)], |r| {
@@ -84,7 +77,6 @@ impl ExamStore for SqliteStore {
                         .optional()
                     })
                     .map_err(db_error)?;
-                tx.commit().map_err(db_error)?;
                 Ok(row)
             })
             .await?
@@ -127,18 +119,13 @@ impl ExamStore for SqliteStore {
     }
 
     async fn plan_missing(&self, now: DateTime<Utc>, policy: &Policy) -> Result<Vec<MissingExams>, StoreError> {
-        let (since, cutoff, target) = (
-            to_ms(policy.active_since(now)),
-            to_ms(policy.stock_cutoff(now)),
-            i64::from(policy.stock_target),
-        );
+        let (since, cutoff, target) =
+            (to_ms(policy.active_since(now)), to_ms(policy.stock_cutoff(now)), i64::from(policy.stock_target));
         let rows: Vec<(String, String, i64)> = self
             .with_conn(move |conn| {
                 let mut st = conn.prepare_cached(sql::PLAN_MISSING).map_err(db_error)?;
                 let rows = st
-                    .query_map(params![since, cutoff, target], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })
+                    .query_map(params![since, cutoff, target], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                     .map_err(db_error)?;
                 Ok(rows)
@@ -166,7 +153,7 @@ impl ExamStore for SqliteStore {
         ] {
             loop {
                 let deleted = self
-                    .with_conn(move |conn| {
+                    .with_writer(move |conn| {
                         conn.prepare_cached(statement)
                             .and_then(|mut st| st.execute(params![cutoff, i64::from(batch)]))
                             .map_err(db_error)
@@ -187,11 +174,8 @@ impl ExamStore for SqliteStore {
     }
 
     async fn analytics(&self, now: DateTime<Utc>, policy: &Policy) -> Result<ExamAnalytics, StoreError> {
-        let (now_ms, day_ms, since) = (
-            to_ms(now),
-            to_ms(now + TimeDelta::hours(24)),
-            to_ms(policy.active_since(now)),
-        );
+        let (now_ms, day_ms, since) =
+            (to_ms(now), to_ms(now + TimeDelta::hours(24)), to_ms(policy.active_since(now)));
         let counts = self
             .with_conn(move |conn| {
                 let tx = conn.transaction().map_err(db_error)?;

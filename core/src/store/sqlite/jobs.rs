@@ -1,9 +1,9 @@
-//! [`JobStore`] on SQLite: a single writer, so claims are one `UPDATE ... RETURNING` inside an immediate
+//! [`JobStore`] on SQLite: a single writer, so claims are one `UPDATE ... RETURNING` in the writer's immediate
 //! transaction (no `SKIP LOCKED` needed), and every change to a running job is fenced on holder and attempt.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, db_error, from_ms, sql, to_ms};
 use crate::queue::{
@@ -64,25 +64,16 @@ impl JobRow {
     fn into_job(self) -> Result<Job, StoreError> {
         let opt = |v: Option<i64>| v.map(from_ms).transpose();
         let lease = match (self.lease_holder, self.lease_expires_at) {
-            (Some(holder), Some(expires)) => Some(Lease {
-                holder,
-                expires_at: from_ms(expires)?,
-            }),
+            (Some(holder), Some(expires)) => Some(Lease { holder, expires_at: from_ms(expires)? }),
             _ => None,
         };
         let last_error = match (self.last_error_code, self.last_error_message) {
-            (Some(code), message) => Some(JobError {
-                code,
-                message: message.unwrap_or_default(),
-            }),
+            (Some(code), message) => Some(JobError { code, message: message.unwrap_or_default() }),
             _ => None,
         };
         Ok(Job {
             id: JobId(self.id),
-            key: JobKey {
-                user_id: self.user_id,
-                exam_type: self.exam_type.parse().map_err(corrupt)?,
-            },
+            key: JobKey { user_id: self.user_id, exam_type: self.exam_type.parse().map_err(corrupt)? },
             state: self.state.parse().map_err(corrupt)?,
             attempt: u32::try_from(self.attempt).map_err(corrupt)?,
             max_attempts: u32::try_from(self.max_attempts).map_err(corrupt)?,
@@ -107,10 +98,8 @@ fn query_jobs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Re
 }
 
 fn query_job(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Job>, StoreError> {
-    let row = conn
-        .prepare_cached(sql)
-        .and_then(|mut st| st.query_row(params, read_row).optional())
-        .map_err(db_error)?;
+    let row =
+        conn.prepare_cached(sql).and_then(|mut st| st.query_row(params, read_row).optional()).map_err(db_error)?;
     row.map(JobRow::into_job).transpose()
 }
 
@@ -123,17 +112,14 @@ fn fence(job: &Job) -> Result<(String, i64), StoreError> {
 }
 
 fn lease_lost(job: &Job) -> StoreError {
-    StoreError::LeaseLost(format!(
-        "job {} attempt {} is no longer held by this worker",
-        job.id, job.attempt
-    ))
+    StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
 }
 
-fn write_decision(tx: &Transaction<'_>, job: &Job, decision: &Decision) -> Result<Option<Job>, StoreError> {
+fn write_decision(conn: &Connection, job: &Job, decision: &Decision) -> Result<Option<Job>, StoreError> {
     let (holder, attempt) = fence(job)?;
     let error = decision.last_error.as_ref();
     query_job(
-        tx,
+        conn,
         sql::FINISH_JOB,
         params![
             job.id.as_str(),
@@ -151,13 +137,13 @@ fn write_decision(tx: &Transaction<'_>, job: &Job, decision: &Decision) -> Resul
 
 /// Settles running jobs nobody will report on: an expired lease is an abandoned attempt, a passed deadline a
 /// timed-out one; each goes to retry wait or dead by the same rules as a reported failure.
-fn reap_overdue(tx: &Transaction<'_>, now: DateTime<Utc>, options: &QueueOptions) -> Result<usize, StoreError> {
-    let overdue_jobs = query_jobs(tx, sql::OVERDUE_JOBS, params![to_ms(now), REAP_LIMIT])?;
+fn reap_overdue(conn: &Connection, now: DateTime<Utc>, options: &QueueOptions) -> Result<usize, StoreError> {
+    let overdue_jobs = query_jobs(conn, sql::OVERDUE_JOBS, params![to_ms(now), REAP_LIMIT])?;
     let mut reaped = 0;
     for job in overdue_jobs {
         let Some(outcome) = overdue(&job, now) else { continue };
         let decision = decide(&job, &outcome, now, options, rand::random::<f64>()).map_err(corrupt)?;
-        if write_decision(tx, &job, &decision)?.is_some() {
+        if write_decision(conn, &job, &decision)?.is_some() {
             tracing::warn!(
                 "[BGJob] job {} ({} {}) attempt {} {}: now {}",
                 job.id,
@@ -173,11 +159,6 @@ fn reap_overdue(tx: &Transaction<'_>, now: DateTime<Utc>, options: &QueueOptions
     Ok(reaped)
 }
 
-fn immediate(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_error)
-}
-
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn enqueue(
@@ -187,36 +168,19 @@ impl JobStore for SqliteStore {
         options: &QueueOptions,
     ) -> Result<Enqueued, StoreError> {
         crate::store::UserId::parse(&key.user_id)?;
-        options
-            .check()
-            .map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
+        options.check().map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
         let (key, max_attempts) = (key.clone(), i64::from(options.retry.max_attempts));
-        self.with_conn(move |conn| {
-            let tx = immediate(conn)?;
+        self.with_writer(move |conn| {
             let id = uuid::Uuid::new_v4().to_string();
-            let inserted = tx
+            let inserted = conn
                 .prepare_cached(sql::ENQUEUE_JOB)
                 .and_then(|mut st| {
-                    st.execute(params![
-                        id,
-                        key.user_id,
-                        key.exam_type.as_str(),
-                        max_attempts,
-                        to_ms(now)
-                    ])
+                    st.execute(params![id, key.user_id, key.exam_type.as_str(), max_attempts, to_ms(now)])
                 })
                 .map_err(db_error)?;
-            let job = query_job(
-                &tx,
-                sql::UNFINISHED_JOB_FOR_KEY,
-                params![key.user_id, key.exam_type.as_str()],
-            )?
-            .ok_or_else(|| StoreError::Database("enqueued job not found".into()))?;
-            tx.commit().map_err(db_error)?;
-            Ok(Enqueued {
-                created: inserted == 1 && job.id.as_str() == id,
-                job,
-            })
+            let job = query_job(conn, sql::UNFINISHED_JOB_FOR_KEY, params![key.user_id, key.exam_type.as_str()])?
+                .ok_or_else(|| StoreError::Database("enqueued job not found".into()))?;
+            Ok(Enqueued { created: inserted == 1 && job.id.as_str() == id, job })
         })
         .await
     }
@@ -232,13 +196,12 @@ impl JobStore for SqliteStore {
             return Err(StoreError::invalid("holder", "must not be empty"));
         }
         let (holder, options) = (holder.to_owned(), *options);
-        self.with_conn(move |conn| {
-            let tx = immediate(conn)?;
-            reap_overdue(&tx, now, &options)?;
+        self.with_writer(move |conn| {
+            reap_overdue(conn, now, &options)?;
             let lease_until = to_ms(now + options.lease_duration);
             let deadline = |t| to_ms(now + options.attempt_timeout(t));
             let jobs = query_jobs(
-                &tx,
+                conn,
                 sql::CLAIM_JOBS,
                 params![
                     holder,
@@ -249,7 +212,6 @@ impl JobStore for SqliteStore {
                     i64::from(limit)
                 ],
             )?;
-            tx.commit().map_err(db_error)?;
             Ok(jobs)
         })
         .await
@@ -263,23 +225,17 @@ impl JobStore for SqliteStore {
     ) -> Result<Job, StoreError> {
         let (holder, attempt) = fence(job)?;
         let (job, expires) = (job.clone(), to_ms(now + options.lease_duration));
-        self.with_conn(move |conn| {
-            query_job(
-                conn,
-                sql::HEARTBEAT_JOB,
-                params![job.id.as_str(), holder, attempt, to_ms(now), expires],
-            )?
-            .ok_or_else(|| lease_lost(&job))
+        self.with_writer(move |conn| {
+            query_job(conn, sql::HEARTBEAT_JOB, params![job.id.as_str(), holder, attempt, to_ms(now), expires])?
+                .ok_or_else(|| lease_lost(&job))
         })
         .await
     }
 
     async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError> {
         let (job, decision) = (job.clone(), decision.clone());
-        self.with_conn(move |conn| {
-            let tx = immediate(conn)?;
-            let done = write_decision(&tx, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
-            tx.commit().map_err(db_error)?;
+        self.with_writer(move |conn| {
+            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
             Ok(done)
         })
         .await
@@ -292,24 +248,16 @@ impl JobStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(Job, String), StoreError> {
         if exam.user_id.as_str() != job.key.user_id || exam.exam_type != job.key.exam_type {
-            return Err(StoreError::invalid(
-                "exam",
-                format!("does not belong to job {}", job.id),
-            ));
+            return Err(StoreError::invalid("exam", format!("does not belong to job {}", job.id)));
         }
         let json = serde_json::to_string(&exam.exam).map_err(corrupt)?;
         let job = job.clone();
-        self.with_conn(move |conn| {
-            let tx = immediate(conn)?;
-            let decision = Decision {
-                state: JobState::Succeeded,
-                run_at: None,
-                last_error: None,
-                decided_at: now,
-            };
-            let done = write_decision(&tx, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
+        self.with_writer(move |conn| {
+            let decision =
+                Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
+            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
             let exam_id = uuid::Uuid::new_v4().to_string();
-            tx.prepare_cached(sql::INSERT_JOB_EXAM)
+            conn.prepare_cached(sql::INSERT_JOB_EXAM)
                 .and_then(|mut st| {
                     st.execute(params![
                         exam_id,
@@ -323,7 +271,6 @@ impl JobStore for SqliteStore {
                     ])
                 })
                 .map_err(db_error)?;
-            tx.commit().map_err(db_error)?;
             Ok((done, exam_id))
         })
         .await
@@ -332,21 +279,16 @@ impl JobStore for SqliteStore {
     async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError> {
         let (holder, attempt) = fence(job)?;
         let job = job.clone();
-        self.with_conn(move |conn| {
-            query_job(
-                conn,
-                sql::RELEASE_JOB,
-                params![job.id.as_str(), holder, attempt, to_ms(now)],
-            )?
-            .ok_or_else(|| lease_lost(&job))
+        self.with_writer(move |conn| {
+            query_job(conn, sql::RELEASE_JOB, params![job.id.as_str(), holder, attempt, to_ms(now)])?
+                .ok_or_else(|| lease_lost(&job))
         })
         .await
     }
 
     async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
         let id = id.clone();
-        self.with_conn(move |conn| query_job(conn, sql::JOB_BY_ID, params![id.as_str()]))
-            .await
+        self.with_conn(move |conn| query_job(conn, sql::JOB_BY_ID, params![id.as_str()])).await
     }
 
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -379,19 +321,14 @@ impl JobStore for SqliteStore {
             let jobs = query_jobs(&tx, sql::UNFINISHED_JOBS_PAGE, params![i64::from(limit)])?;
             tx.commit().map_err(db_error)?;
             let summaries = jobs.iter().map(JobSummary::of).collect();
-            Ok(QueueStatus::from_parts(
-                counts,
-                summaries,
-                oldest.map(from_ms).transpose()?,
-                now,
-            ))
+            Ok(QueueStatus::from_parts(counts, summaries, oldest.map(from_ms).transpose()?, now))
         })
         .await
     }
 
     async fn clear_queue(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let n = self
-            .with_conn(move |conn| {
+            .with_writer(move |conn| {
                 conn.prepare_cached(sql::CLEAR_QUEUE)
                     .and_then(|mut st| st.execute(params![to_ms(now)]))
                     .map_err(db_error)
@@ -417,7 +354,7 @@ impl JobStore for SqliteStore {
             let cutoff = to_ms(now - keep);
             loop {
                 let n = self
-                    .with_conn(move |conn| {
+                    .with_writer(move |conn| {
                         conn.prepare_cached(sql::DELETE_FINISHED_JOBS_BATCH)
                             .and_then(|mut st| st.execute(params![state.as_str(), cutoff, i64::from(batch)]))
                             .map_err(db_error)

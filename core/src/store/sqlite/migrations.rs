@@ -14,12 +14,8 @@ pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Brings the database to [`CURRENT_VERSION`] in one immediate transaction, so two processes opening the same
 /// new file cannot both apply a migration. A file from a newer build is refused untouched.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_error)?;
-    let version: i64 = tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(db_error)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_error)?;
     if version > CURRENT_VERSION {
         return Err(StoreError::Migration(format!(
             "database schema version {version} is newer than this build's {CURRENT_VERSION}"
@@ -29,8 +25,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.execute_batch(migration)
             .map_err(|e| StoreError::Migration(format!("migration {} failed: {e}", index + 1)))?;
     }
-    tx.pragma_update(None, "user_version", CURRENT_VERSION)
-        .map_err(db_error)?;
+    tx.pragma_update(None, "user_version", CURRENT_VERSION).map_err(db_error)?;
     tx.commit().map_err(db_error)
 }
 

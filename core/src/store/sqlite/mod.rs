@@ -1,11 +1,13 @@
-//! The embedded SQLite backend: WAL mode, a busy timeout, a small pool of connections, and every call run on
-//! tokio's blocking threads so the async threads never wait on disk or locks.
+//! The embedded SQLite backend: WAL mode and a busy timeout; reads on a small pool of connections run on tokio's
+//! blocking threads, writes on one writer thread that commits concurrent calls together. The async threads never
+//! wait on disk or locks.
 
 mod activity;
 mod exams;
 mod jobs;
 mod migrations;
 mod sql;
+mod writer;
 
 pub use rusqlite;
 
@@ -22,7 +24,8 @@ use super::StoreError;
 /// How to open a SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
-    /// Connections in the pool; calls beyond this wait asynchronously for a free one.
+    /// Read connections in the pool; reads beyond this wait asynchronously for a free one. Writes have one more
+    /// connection of their own.
     pub connections: usize,
     /// How long a statement waits for another connection's write lock before failing with `store.busy`.
     pub busy_timeout: Duration,
@@ -30,10 +33,7 @@ pub struct SqliteOptions {
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self {
-            connections: 4,
-            busy_timeout: Duration::from_secs(10),
-        }
+        Self { connections: 4, busy_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -46,9 +46,7 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.inner.path)
-            .finish_non_exhaustive()
+        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish_non_exhaustive()
     }
 }
 
@@ -56,6 +54,9 @@ struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    /// SQLite has one writer at a time: this process's writes queue for one thread instead of meeting in
+    /// SQLite's busy handler, which sleeps in growing steps; other processes still meet the busy timeout.
+    writer: writer::Writer,
 }
 
 /// Returns a borrowed connection to the pool even if the call using it panics.
@@ -84,21 +85,17 @@ impl SqliteStore {
             let mut first = connect(&opened_path, options.busy_timeout)?;
             migrations::migrate(&mut first)?;
             let mut conns = vec![first];
-            for _ in 1..options.connections {
+            for _ in 0..options.connections {
                 conns.push(connect(&opened_path, options.busy_timeout)?);
             }
             Ok(conns)
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
+        let mut conns = conns;
+        let writer = writer::Writer::start(conns.remove(0))?;
         let permits = Semaphore::new(conns.len());
-        Ok(Self {
-            inner: Arc::new(Pool {
-                path,
-                idle: Mutex::new(conns),
-                permits,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Pool { path, idle: Mutex::new(conns), permits, writer }) })
     }
 
     /// The database file.
@@ -106,14 +103,24 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// Runs `f` with a pooled connection on a blocking thread: the escape hatch for a caller's own queries
-    /// (reports, fixtures, baselines in benches). The schema is the one in this module's migrations.
+    /// Runs `f` on the writer connection, atomically: the escape
+    /// hatch for a caller's own queries (reports, fixtures, baselines in benches). The schema is the one in this
+    /// module's migrations.
     pub async fn with_connection<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.with_conn(f).await
+        self.with_writer(f).await
+    }
+
+    /// Runs a call that writes on the writer thread, atomically, and returns once it is committed.
+    pub(crate) async fn with_writer<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.inner.writer.write(f).await
     }
 
     /// Runs `f` with a pooled connection on a blocking thread.
@@ -122,20 +129,12 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let _permit = self.inner.permits.acquire().await.map_err(|e| StoreError::Task(e.to_string()))?;
         let pool = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let conn = pool.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let mut lease = Lease { pool: &pool, conn };
-            let conn = lease
-                .conn
-                .as_mut()
-                .ok_or_else(|| StoreError::Task("connection pool is empty".into()))?;
+            let conn = lease.conn.as_mut().ok_or_else(|| StoreError::Task("connection pool is empty".into()))?;
             f(conn)
         })
         .await
@@ -148,14 +147,11 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(db_error)?;
     conn.busy_timeout(busy_timeout).map_err(db_error)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(db_error)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(db_error)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Database(format!("could not enable WAL mode (got {mode})")));
     }
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .map_err(db_error)?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(db_error)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
