@@ -11,6 +11,8 @@ pub mod claude;
 pub mod clock;
 pub mod error;
 pub mod exam;
+#[cfg(feature = "claude")]
+pub mod generate;
 pub mod policy;
 pub mod prompt;
 pub mod queue;

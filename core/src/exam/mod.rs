@@ -15,4 +15,4 @@ pub use model::{DomainField, Exam, ExamType, Question, UnknownExamType};
 pub use shuffle::shuffle_options;
 pub use spec::{Allocation, ExamSpec, ItemSlot, SpecError};
 pub use synthetic::{synthetic_exam, synthetic_question};
-pub use validate::{Problem, ProblemCode, ValidationReport, validate_exam, validate_item};
+pub use validate::{Problem, ProblemCode, ValidationReport, stem_key, validate_exam, validate_item};

@@ -263,6 +263,12 @@ fn check_item(q: &Question, out: &mut Vec<Problem>) {
     }
 }
 
+/// The form two stems are compared in for `stem_duplicate`: case, whitespace and punctuation folded away. Lets a
+/// generator reject a repeated stem before it is assembled into an exam.
+pub fn stem_key(stem: &str) -> String {
+    normalise_words(stem)
+}
+
 fn check_stems(exam: &Exam, out: &mut Vec<Problem>) {
     let mut seen: HashMap<String, u32> = HashMap::with_capacity(exam.questions.len());
     for q in &exam.questions {

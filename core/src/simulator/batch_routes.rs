@@ -131,10 +131,7 @@ pub(crate) fn list(state: &Shared, ctx: &RequestCtx, uri: &Uri) -> Outcome {
     let (data, has_more) = state.batches.page(&state.base_url, limit, after, before);
     let first_id = data.first().map(|b| b["id"].clone());
     let last_id = data.last().map(|b| b["id"].clone());
-    Outcome::json(
-        200,
-        &json!({"data": data, "has_more": has_more, "first_id": first_id, "last_id": last_id}),
-    )
+    Outcome::json(200, &json!({"data": data, "has_more": has_more, "first_id": first_id, "last_id": last_id}))
 }
 
 /// `DELETE /v1/messages/batches/{id}`: only once the batch has ended.
@@ -178,7 +175,8 @@ async fn process(state: Shared, id: String) {
         }
         let result = match fate {
             Fate::Error => {
-                let error = error_body("api_error", "Internal server error (simulated batch error)", &new_id("req"));
+                let error =
+                    error_body("api_error", "Internal server error (simulated batch error)", &new_id("req"));
                 json!({"type": "errored", "error": error})
             }
             Fate::Expire => json!({"type": "expired"}),

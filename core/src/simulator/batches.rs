@@ -53,11 +53,7 @@ impl Batch {
     pub(crate) fn to_json(&self, base_url: &str) -> Value {
         let ended = self.status == Status::Ended;
         let count = |kind: &str| {
-            if ended {
-                self.results.iter().flatten().filter(|r| r["type"] == kind).count()
-            } else {
-                0
-            }
+            if ended { self.results.iter().flatten().filter(|r| r["type"] == kind).count() } else { 0 }
         };
         json!({
             "id": self.id,
@@ -164,11 +160,7 @@ impl BatchStore {
             .filter_map(|id| inner.batches.get(id.as_str()))
             .map(|b| b.to_json(base_url))
             .collect();
-        let more = if before_id.is_some() && after_id.is_none() {
-            start > 0
-        } else {
-            window.len() > limit
-        };
+        let more = if before_id.is_some() && after_id.is_none() { start > 0 } else { window.len() > limit };
         (page, more)
     }
 

@@ -46,10 +46,8 @@ impl PromptCache {
     /// How `layout` would use the cache at `now`, ignoring prefixes shorter than `min_tokens`. Changes nothing.
     pub(crate) fn plan(&self, layout: &PromptLayout, now: DateTime<Utc>, min_tokens: u64) -> CachePlan {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let eligible: Vec<Breakpoint> = (layout.breakpoints.iter())
-            .filter(|b| b.tokens > 0 && b.tokens >= min_tokens)
-            .copied()
-            .collect();
+        let eligible: Vec<Breakpoint> =
+            (layout.breakpoints.iter()).filter(|b| b.tokens > 0 && b.tokens >= min_tokens).copied().collect();
         let live = |b: &Breakpoint| entries.get(&b.key).is_some_and(|e| e.expires_at > now && e.ready_at <= now);
         let hit = eligible.iter().rposition(live);
         let mut plan = CachePlan::default();
@@ -88,13 +86,7 @@ impl PromptCache {
                 Some(old) if old.expires_at > now => old.ready_at.min(ready_at),
                 _ => ready_at,
             };
-            entries.insert(
-                b.key,
-                Entry {
-                    expires_at: expiry(b),
-                    ready_at,
-                },
-            );
+            entries.insert(b.key, Entry { expires_at: expiry(b), ready_at });
         }
     }
 }
@@ -107,14 +99,7 @@ mod tests {
     fn layout(points: &[(u64, u64)], total: u64) -> PromptLayout {
         PromptLayout {
             total,
-            breakpoints: points
-                .iter()
-                .map(|&(key, tokens)| Breakpoint {
-                    key,
-                    tokens,
-                    ttl: TTL_5M,
-                })
-                .collect(),
+            breakpoints: points.iter().map(|&(key, tokens)| Breakpoint { key, tokens, ttl: TTL_5M }).collect(),
         }
     }
 

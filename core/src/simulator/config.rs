@@ -27,18 +27,12 @@ pub struct LatencyModel {
 impl LatencyModel {
     /// No latency at all: answers are immediate (the default, for fast tests).
     pub fn none() -> Self {
-        Self {
-            base: Duration::ZERO,
-            tokens_per_second: 0.0,
-        }
+        Self { base: Duration::ZERO, tokens_per_second: 0.0 }
     }
 
     /// Roughly Claude Haiku's pace: half a second to the first token, then about 150 tokens per second.
     pub fn haiku() -> Self {
-        Self {
-            base: Duration::from_millis(500),
-            tokens_per_second: 150.0,
-        }
+        Self { base: Duration::from_millis(500), tokens_per_second: 150.0 }
     }
 
     /// The simulated time an answer of `output_tokens` takes.
@@ -83,11 +77,7 @@ pub struct BatchSettings {
 
 impl Default for BatchSettings {
     fn default() -> Self {
-        Self {
-            processing_time: Duration::from_secs(30),
-            errored_fraction: 0.0,
-            expired_fraction: 0.0,
-        }
+        Self { processing_time: Duration::from_secs(30), errored_fraction: 0.0, expired_fraction: 0.0 }
     }
 }
 
@@ -213,11 +203,8 @@ impl SimulatorConfig {
             return bad("output and body limits must be above zero");
         }
         if let Some(limits) = &self.rate_limits {
-            let dims = [
-                limits.requests_per_minute,
-                limits.input_tokens_per_minute,
-                limits.output_tokens_per_minute,
-            ];
+            let dims =
+                [limits.requests_per_minute, limits.input_tokens_per_minute, limits.output_tokens_per_minute];
             if dims.contains(&Some(0)) {
                 return bad("a rate limit of zero per minute would refuse everything; leave it unset instead");
             }
@@ -356,26 +343,16 @@ mod tests {
     #[test]
     fn builder_refuses_out_of_range_values() {
         assert!(SimulatorConfig::builder().time_factor(0.0).build().is_err());
-        let batch = BatchSettings {
-            errored_fraction: 0.7,
-            expired_fraction: 0.4,
-            ..BatchSettings::default()
-        };
+        let batch = BatchSettings { errored_fraction: 0.7, expired_fraction: 0.4, ..BatchSettings::default() };
         assert!(SimulatorConfig::builder().batch(batch).build().is_err());
-        let limits = RateLimits {
-            requests_per_minute: Some(0),
-            ..RateLimits::default()
-        };
+        let limits = RateLimits { requests_per_minute: Some(0), ..RateLimits::default() };
         assert!(SimulatorConfig::builder().rate_limits(limits).build().is_err());
         assert_eq!(SimulatorConfig::builder().seed(9).build().unwrap().seed, 9);
     }
 
     #[test]
     fn latency_adds_generation_time() {
-        let model = LatencyModel {
-            base: Duration::from_millis(100),
-            tokens_per_second: 100.0,
-        };
+        let model = LatencyModel { base: Duration::from_millis(100), tokens_per_second: 100.0 };
         assert_eq!(model.duration_for(50), Duration::from_millis(600));
         assert_eq!(LatencyModel::none().duration_for(10_000), Duration::ZERO);
     }

@@ -59,10 +59,7 @@ impl Listener for SimListener {
                 Ok((stream, remote)) => {
                     let _ = stream.set_nodelay(true);
                     let killed = Arc::new(AtomicBool::new(false));
-                    let control = ConnControl {
-                        remote,
-                        killed: killed.clone(),
-                    };
+                    let control = ConnControl { remote, killed: killed.clone() };
                     return (SimStream { inner: stream, killed }, control);
                 }
                 Err(e) => {
@@ -74,10 +71,7 @@ impl Listener for SimListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(ConnControl {
-            remote: self.inner.local_addr()?,
-            killed: Arc::new(AtomicBool::new(false)),
-        })
+        Ok(ConnControl { remote: self.inner.local_addr()?, killed: Arc::new(AtomicBool::new(false)) })
     }
 }
 

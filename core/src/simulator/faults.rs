@@ -115,18 +115,12 @@ pub struct Fault {
 impl Fault {
     /// A fault of `kind` without an `x-should-retry` header.
     pub fn new(kind: FaultKind) -> Self {
-        Self {
-            kind,
-            should_retry: None,
-        }
+        Self { kind, should_retry: None }
     }
 
     /// The same fault telling the client not to retry (`x-should-retry: false`).
     pub fn no_retry(self) -> Self {
-        Self {
-            should_retry: Some(false),
-            ..self
-        }
+        Self { should_retry: Some(false), ..self }
     }
 }
 
@@ -143,10 +137,7 @@ impl FromStr for Fault {
                 _ => return Err(SimulatorError::FaultSpec(format!("unknown fault flag {flag:?}"))),
             },
         };
-        Ok(Fault {
-            kind: kind.parse()?,
-            should_retry,
-        })
+        Ok(Fault { kind: kind.parse()?, should_retry })
     }
 }
 
@@ -304,12 +295,7 @@ mod tests {
     use super::*;
 
     fn ctx(index: u64) -> FaultContext<'static> {
-        FaultContext {
-            index,
-            model: "m",
-            brief: None,
-            retry_count: None,
-        }
+        FaultContext { index, model: "m", brief: None, retry_count: None }
     }
 
     #[test]

@@ -68,11 +68,11 @@ const DETAILS: [&str; 8] = [
 ];
 
 const QUESTIONS: [&str; 5] = [
-    "Which statement about {topic} is best supported by current evidence?",
-    "Which conclusion regarding {topic} should the psychologist draw?",
-    "Which principle of {topic} should guide the next step?",
-    "Which option applies the evidence on {topic} most soundly?",
-    "What is the most defensible reading of this case in light of {topic}?",
+    "Which statement is best supported by current evidence?",
+    "Which conclusion should the psychologist draw at this point?",
+    "Which principle should guide the psychologist's next step?",
+    "Which option applies the research evidence most soundly?",
+    "What is the most defensible reading of this case?",
 ];
 
 const KEYS: [&str; 5] = [
@@ -85,36 +85,24 @@ const KEYS: [&str; 5] = [
 
 /// Distractors and, at the same index, why each is wrong.
 const DISTRACTORS: [(&str, &str); 8] = [
+    ("Generalize from one striking case report in the literature to this client", "one case ignores base rates"),
     (
-        "Generalize from one striking case report about {topic} to this client",
-        "one case ignores base rates",
-    ),
-    (
-        "Treat a correlation reported in studies of {topic} as proof of cause",
+        "Treat a correlation reported in a single cross-sectional study as proof of cause",
         "correlation does not show cause",
     ),
     (
-        "Adopt the view the referral source prefers, whatever the evidence on {topic}",
+        "Adopt the view the referral source prefers, whatever the research evidence shows",
         "deference replaces evidence",
     ),
+    ("Assume norms from a different population apply unchanged to this client", "norms may not transfer"),
+    ("Postpone any judgment until every available test has been given", "exhaustive testing delays care"),
     (
-        "Assume norms from a different population apply unchanged to this client",
-        "norms may not transfer",
-    ),
-    (
-        "Postpone any judgment until every available test has been given",
-        "exhaustive testing delays care",
-    ),
-    (
-        "Follow a popular-press account of {topic} rather than peer-reviewed work",
+        "Follow a popular-press account of the problem rather than peer-reviewed work",
         "popular accounts are unreliable",
     ),
+    ("Rely on clinical intuition alone and set the published literature aside", "intuition alone is biased"),
     (
-        "Rely on clinical intuition alone and set the literature on {topic} aside",
-        "intuition alone is biased",
-    ),
-    (
-        "Use the oldest published model of {topic} because it is the most familiar",
+        "Use the oldest published model of the problem because it is the most familiar",
         "familiarity is not validity",
     ),
 ];
@@ -152,20 +140,13 @@ pub(crate) fn write_item(seed: u64, variation: u64, position: usize, kn: Kn) -> 
     let mut wrong: Vec<usize> = (0..DISTRACTORS.len()).collect();
     wrong.shuffle(&mut rng);
     wrong.truncate(3);
-    let mut options: Vec<String> = wrong
-        .iter()
-        .map(|&i| format!("{} ({tag})", fill(DISTRACTORS[i].0)))
-        .collect();
-    let key_at = if rng.random_bool(KEY_AT_B) {
-        1
-    } else {
-        [0, 2, 3][rng.random_range(0..3)]
-    };
+    let mut options: Vec<String> = wrong.iter().map(|&i| format!("{} ({tag})", fill(DISTRACTORS[i].0))).collect();
+    let key_at = if rng.random_bool(KEY_AT_B) { 1 } else { [0, 2, 3][rng.random_range(0..3)] };
     options.insert(key_at, key.clone());
     let difficulty = pick(&mut rng, &DIFFICULTIES);
     let reasons: Vec<&str> = wrong.iter().map(|&i| DISTRACTORS[i].1).collect();
     let explanation = format!(
-        "[simulated] The keyed option applies the evidence on {topic} to this client's situation. \
+        "[simulated] The key applies the evidence on {topic} to this client. \
          The distractors fail: {}; {}; and {}. {}",
         reasons[0],
         reasons[1],
@@ -225,10 +206,7 @@ pub(crate) mod tests {
     }
 
     fn brief(variation: u64) -> ChunkBrief {
-        ChunkBrief {
-            items: Kn::all().collect(),
-            variation,
-        }
+        ChunkBrief { items: Kn::all().collect(), variation }
     }
 
     #[test]
@@ -246,10 +224,13 @@ pub(crate) mod tests {
 
     #[test]
     fn items_cost_a_realistic_number_of_output_tokens() {
-        for item in write_items(5, &brief(1)) {
-            let tokens = estimate(&serde_json::to_string(&item).unwrap());
-            assert!((250..=350).contains(&tokens), "{tokens} tokens: {item:?}");
-        }
+        let sizes: Vec<u64> = (0..10)
+            .flat_map(|seed| write_items(seed, &brief(seed)))
+            .map(|item| estimate(&serde_json::to_string(&item).unwrap()))
+            .collect();
+        assert!(sizes.iter().all(|t| (240..=360).contains(t)), "{sizes:?}");
+        let mean = sizes.iter().sum::<u64>() / sizes.len() as u64;
+        assert!((280..=320).contains(&mean), "mean {mean}");
     }
 
     #[test]
@@ -264,10 +245,8 @@ pub(crate) mod tests {
     fn writing_is_deterministic_and_stems_stay_distinct() {
         assert_eq!(write_items(4, &brief(2)), write_items(4, &brief(2)));
         assert_ne!(write_items(4, &brief(2))[0].options, write_items(5, &brief(2))[0].options);
-        let stems: HashSet<String> = (0..10)
-            .flat_map(|v| write_items(4, &brief(v)))
-            .map(|i| i.question.to_lowercase())
-            .collect();
+        let stems: HashSet<String> =
+            (0..10).flat_map(|v| write_items(4, &brief(v))).map(|i| i.question.to_lowercase()).collect();
         assert_eq!(stems.len(), 10 * Kn::COUNT);
     }
 }

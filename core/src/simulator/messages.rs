@@ -87,11 +87,7 @@ fn decide(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Outcome {
     let mut outcome = Outcome::raw(200, JSON, body);
     outcome.delay = state.time.to_real(state.config.latency.duration_for(reply.usage.output));
     outcome.refund_output = Some(params.max_tokens.saturating_sub(reply.usage.output));
-    let note = LogNote {
-        usage: reply.usage,
-        items: reply.items,
-        ..note
-    };
+    let note = LogNote { usage: reply.usage, items: reply.items, ..note };
     tracing::debug!(
         request_id = %rid,
         index,
@@ -119,7 +115,9 @@ fn status_fault(state: &AppState, fault: Fault, rid: &str) -> Option<Outcome> {
         }
         FaultKind::Overloaded => Outcome::error(529, "overloaded_error", "Overloaded", rid),
         FaultKind::ServerError => Outcome::error(500, "api_error", "Internal server error (simulated fault)", rid),
-        FaultKind::RequestTimeout => Outcome::error(408, "timeout_error", "Request timed out (simulated fault)", rid),
+        FaultKind::RequestTimeout => {
+            Outcome::error(408, "timeout_error", "Request timed out (simulated fault)", rid)
+        }
         FaultKind::Hang => Outcome::kill(state.config.hang_for),
         FaultKind::Reset => Outcome::kill(std::time::Duration::ZERO),
         _ => return None,

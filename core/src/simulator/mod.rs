@@ -41,7 +41,9 @@ mod state;
 mod time;
 mod tokens;
 
-pub use config::{BatchSettings, DEFAULT_API_KEY, LatencyModel, RateLimits, SimulatorConfig, SimulatorConfigBuilder};
+pub use config::{
+    BatchSettings, DEFAULT_API_KEY, LatencyModel, RateLimits, SimulatorConfig, SimulatorConfigBuilder,
+};
 pub use error::SimulatorError;
 pub use faults::{Fault, FaultContext, FaultKind, FaultPlan, FaultPredicate};
 pub use log::LoggedRequest;

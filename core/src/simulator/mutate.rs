@@ -82,9 +82,8 @@ pub(crate) fn spoil(kind: FaultKind, items: &mut Vec<DraftItem>, brief: &ChunkBr
 
 /// Spoils one item so that it breaks `rule` (and, as far as possible, only that rule).
 pub(crate) fn break_rule(item: &mut DraftItem, rule: BrokenRule) {
-    let distractors: Vec<usize> = (0..item.options.len())
-        .filter(|&i| item.options[i] != item.correct_answer)
-        .collect();
+    let distractors: Vec<usize> =
+        (0..item.options.len()).filter(|&i| item.options[i] != item.correct_answer).collect();
     match rule {
         BrokenRule::ThreeOptions => {
             item.options.remove(distractors[distractors.len() - 1]);
@@ -120,10 +119,7 @@ mod tests {
     use crate::simulator::items::{tests::as_question, write_items};
 
     fn brief(n: u8, variation: u64) -> ChunkBrief {
-        ChunkBrief {
-            items: (1..=n).map(|i| Kn::new(i * 3).unwrap()).collect(),
-            variation,
-        }
+        ChunkBrief { items: (1..=n).map(|i| Kn::new(i * 3).unwrap()).collect(), variation }
     }
 
     #[test]

@@ -70,13 +70,7 @@ pub(crate) fn parse(body: &Value, config: &SimulatorConfig, usage: Use) -> Resul
         ));
     }
     let brief = last_user_text(messages).as_deref().and_then(ChunkBrief::parse);
-    Ok(MessageParams {
-        model,
-        max_tokens,
-        forces_item_tool,
-        brief,
-        layout,
-    })
+    Ok(MessageParams { model, max_tokens, forces_item_tool, brief, layout })
 }
 
 fn check_max_tokens(value: &Value, model: &str, limit: u64) -> Result<u64, String> {
@@ -193,13 +187,9 @@ fn last_user_text(messages: &[Value]) -> Option<String> {
     let message = messages.iter().rev().find(|m| m["role"] == "user")?;
     match &message["content"] {
         Value::String(text) => Some(text.clone()),
-        Value::Array(blocks) => Some(
-            blocks
-                .iter()
-                .filter_map(|b| b["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        ),
+        Value::Array(blocks) => {
+            Some(blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n"))
+        }
         _ => None,
     }
 }
@@ -213,10 +203,7 @@ mod tests {
     use crate::prompt::{tool_choice, tool_definition};
 
     fn body() -> Value {
-        let brief = ChunkBrief {
-            items: vec![Kn::new(3).unwrap()],
-            variation: 1,
-        };
+        let brief = ChunkBrief { items: vec![Kn::new(3).unwrap()], variation: 1 };
         json!({
             "model": "claude-haiku-4-5",
             "max_tokens": 4000,

@@ -100,13 +100,8 @@ pub(crate) struct RateLimiter {
 impl RateLimiter {
     /// Full buckets for `limits` at `now`.
     pub(crate) fn new(limits: &RateLimits, now: DateTime<Utc>) -> Self {
-        let bucket = |limit: Option<u64>| {
-            limit.map(|l| Bucket {
-                capacity: l as f64,
-                level: l as f64,
-                updated: now,
-            })
-        };
+        let bucket =
+            |limit: Option<u64>| limit.map(|l| Bucket { capacity: l as f64, level: l as f64, updated: now });
         Self {
             buckets: Mutex::new([
                 bucket(limits.requests_per_minute),
@@ -129,11 +124,7 @@ impl RateLimiter {
             if bucket.level + 1e-9 < need {
                 let wait = bucket.wait_for(need);
                 if refusal.is_none_or(|r| wait > r.wait) {
-                    refusal = Some(Limited {
-                        dimension: Dimension::ALL[i],
-                        limit: bucket.capacity as u64,
-                        wait,
-                    });
+                    refusal = Some(Limited { dimension: Dimension::ALL[i], limit: bucket.capacity as u64, wait });
                 }
             }
         }

@@ -63,7 +63,13 @@ pub(crate) struct Reply {
 }
 
 /// Answers `params` with the simulator's `seed`, given how the cache served it, applying an item-level `fault`.
-pub(crate) fn reply(params: &MessageParams, seed: u64, cache: &CachePlan, fault: Option<FaultKind>, tier: &str) -> Reply {
+pub(crate) fn reply(
+    params: &MessageParams,
+    seed: u64,
+    cache: &CachePlan,
+    fault: Option<FaultKind>,
+    tier: &str,
+) -> Reply {
     let (content, output, stop_reason, items) = if params.forces_item_tool {
         let mut drafts = params.brief.as_ref().map(|b| write_items(seed, b)).unwrap_or_default();
         if let (Some(kind), Some(brief)) = (fault, &params.brief) {
@@ -157,14 +163,8 @@ mod tests {
             model: "m".into(),
             max_tokens,
             forces_item_tool: true,
-            brief: Some(ChunkBrief {
-                items: (1..=n).map(|i| Kn::new(i).unwrap()).collect(),
-                variation: 0,
-            }),
-            layout: PromptLayout {
-                total: 1000,
-                breakpoints: Vec::new(),
-            },
+            brief: Some(ChunkBrief { items: (1..=n).map(|i| Kn::new(i).unwrap()).collect(), variation: 0 }),
+            layout: PromptLayout { total: 1000, breakpoints: Vec::new() },
         }
     }
 
@@ -197,6 +197,6 @@ mod tests {
         let reply = reply(&p, 1, &CachePlan::default(), None, "standard");
         assert_eq!(reply.message["content"][0]["type"], "text");
         assert_eq!(reply.message["stop_reason"], "max_tokens");
-        assert!(new_id("req").starts_with("req_01") && new_id("req").len() == 30);
+        assert!(new_id("req").starts_with("req_01") && new_id("req").len() == 28);
     }
 }

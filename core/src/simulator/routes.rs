@@ -52,12 +52,8 @@ pub(crate) async fn dispatch(
     ConnectInfo(conn): ConnectInfo<ConnControl>,
     request: Request,
 ) -> Response {
-    let ctx = RequestCtx::new(
-        state.next_seq(),
-        request.method().as_str(),
-        request.uri().path(),
-        request.headers(),
-    );
+    let ctx =
+        RequestCtx::new(state.next_seq(), request.method().as_str(), request.uri().path(), request.headers());
     let outcome = route(&state, &ctx, request).await;
     state.log.push(ctx.entry(&outcome));
     tracing::debug!(
@@ -160,10 +156,7 @@ mod tests {
     fn routes_follow_method_and_path() {
         assert_eq!(Route::of(&Method::POST, "/v1/messages"), Route::Messages);
         assert_eq!(Route::of(&Method::GET, "/v1/messages"), Route::NotFound);
-        assert_eq!(
-            Route::of(&Method::GET, "/v1/messages/batches/b1/results"),
-            Route::BatchResults("b1".into())
-        );
+        assert_eq!(Route::of(&Method::GET, "/v1/messages/batches/b1/results"), Route::BatchResults("b1".into()));
         assert_eq!(Route::of(&Method::POST, "/v1/messages/batches/b1/cancel"), Route::CancelBatch("b1".into()));
         assert_eq!(Route::of(&Method::DELETE, "/v1/messages/batches/b1"), Route::DeleteBatch("b1".into()));
         assert_eq!(Route::of(&Method::GET, "/v1/messages/batches/"), Route::ListBatches);

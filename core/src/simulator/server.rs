@@ -29,14 +29,10 @@ impl Simulator {
     /// Binds `config.addr` and starts serving in the background; the handle reports the URL and stops it.
     pub async fn start(config: SimulatorConfig) -> Result<SimulatorHandle, SimulatorError> {
         config.validate()?;
-        let listener = TcpListener::bind(config.addr).await.map_err(|source| SimulatorError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-        let addr = listener.local_addr().map_err(|source| SimulatorError::Bind {
-            addr: config.addr,
-            source,
-        })?;
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| SimulatorError::Bind { addr: config.addr, source })?;
+        let addr = listener.local_addr().map_err(|source| SimulatorError::Bind { addr: config.addr, source })?;
         let url = format!("http://{addr}");
         let (stop, stopped) = watch::channel(false);
         let state: Shared = Arc::new(AppState::new(config, url.clone(), stopped.clone()));
@@ -51,15 +47,7 @@ impl Simulator {
         });
         let task = tokio::spawn(async move { server.await });
         tracing::info!(%url, "[Simulator] listening");
-        Ok(SimulatorHandle {
-            inner: Arc::new(Inner {
-                url,
-                addr,
-                state,
-                stop,
-                task: Mutex::new(Some(task)),
-            }),
-        })
+        Ok(SimulatorHandle { inner: Arc::new(Inner { url, addr, state, stop, task: Mutex::new(Some(task)) }) })
     }
 }
 

@@ -51,10 +51,7 @@ impl AppState {
             limiter,
             batches: BatchStore::default(),
             overloaded: AtomicBool::new(config.overloaded),
-            faults: Mutex::new(FaultState {
-                plan: config.faults.clone(),
-                count: 0,
-            }),
+            faults: Mutex::new(FaultState { plan: config.faults.clone(), count: 0 }),
             seq: AtomicU64::new(0),
             shutdown,
             time,
@@ -86,12 +83,7 @@ impl AppState {
             faults.count += 1;
             (faults.count, faults.plan.clone())
         };
-        let ctx = FaultContext {
-            index,
-            model,
-            brief,
-            retry_count,
-        };
+        let ctx = FaultContext { index, model, brief, retry_count };
         (index, plan.pick(&ctx, self.config.seed))
     }
 

@@ -20,12 +20,7 @@ pub(crate) struct SimTime {
 impl SimTime {
     /// Time running `factor` times real time, or read from `clock` when one is given.
     pub(crate) fn new(factor: f64, clock: Option<Arc<dyn Clock>>) -> Self {
-        Self {
-            factor,
-            clock,
-            started: Instant::now(),
-            started_at: Utc::now(),
-        }
+        Self { factor, clock, started: Instant::now(), started_at: Utc::now() }
     }
 
     /// The current simulated instant.

@@ -83,10 +83,7 @@ impl Builder {
     fn new(model: &str) -> Self {
         let mut hasher = DefaultHasher::new();
         model.hash(&mut hasher);
-        Self {
-            hasher,
-            layout: PromptLayout::default(),
-        }
+        Self { hasher, layout: PromptLayout::default() }
     }
 
     fn segment(&mut self, text: &str, cache_control: Option<&Value>) {

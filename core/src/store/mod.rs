@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 pub use error::StoreError;
 pub use types::{
-    AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, MAX_USER_ID_CHARS, MissingExams, NewExam,
-    TypeStock, UserExamStats, UserId, UserStatsSummary, iso,
+    AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, GenerationStats, MAX_USER_ID_CHARS, MissingExams,
+    NewExam, TypeStock, UserExamStats, UserId, UserStatsSummary, iso,
 };
 
 use crate::exam::ExamType;

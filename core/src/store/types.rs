@@ -60,6 +60,29 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// What it took to generate one exam: stored with it and summed by analytics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerationStats {
+    /// API requests made for it (batch requests included).
+    pub requests: u64,
+    /// Uncached input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read_tokens: u64,
+    /// What the requests cost, in USD (batch discount applied).
+    pub cost_usd: f64,
+    /// Whether its first round went through the Batches API.
+    pub batch: bool,
+    /// When its generation was asked for (the job's enqueue time), for the trigger-to-ready figure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<DateTime<Utc>>,
+}
+
 /// An exam ready to be stored: validated against its spec when built, so a store never sees an invalid one.
 #[derive(Debug, Clone)]
 pub struct NewExam {
@@ -68,6 +91,7 @@ pub struct NewExam {
     pub(crate) exam: Exam,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) generation: GenerationStats,
 }
 
 impl NewExam {
@@ -85,7 +109,20 @@ impl NewExam {
         if !report.is_valid() {
             return Err(StoreError::InvalidExam(Box::new(report)));
         }
-        Ok(Self { user_id, exam_type, exam, created_at, expires_at: policy.expires_at(created_at) })
+        Ok(Self {
+            user_id,
+            exam_type,
+            exam,
+            created_at,
+            expires_at: policy.expires_at(created_at),
+            generation: GenerationStats::default(),
+        })
+    }
+
+    /// Attaches what it took to generate the exam.
+    pub fn with_generation(mut self, generation: GenerationStats) -> Self {
+        self.generation = generation;
+        self
     }
 
     /// Whose exam it is.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, db_error, from_ms, sql, to_ms};
 use crate::exam::{Exam, ExamType};
@@ -20,6 +20,41 @@ fn parse_type(raw: &str) -> Result<ExamType, StoreError> {
     raw.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))
 }
 
+/// Inserts one exam row with its generation figures; `job_id` links it to the job that made it.
+pub(super) fn insert_row(
+    conn: &Connection,
+    id: &str,
+    exam: &NewExam,
+    json: &str,
+    job_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let g = &exam.generation;
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    conn.prepare_cached(sql::INSERT_EXAM)
+        .and_then(|mut st| {
+            st.execute(params![
+                id,
+                exam.user_id.as_str(),
+                exam.exam_type.as_str(),
+                json,
+                exam.exam.questions.len() as i64,
+                to_ms(exam.created_at),
+                to_ms(exam.expires_at),
+                job_id,
+                count(g.requests),
+                count(g.input_tokens),
+                count(g.output_tokens),
+                count(g.cache_write_tokens),
+                count(g.cache_read_tokens),
+                g.cost_usd,
+                g.batch,
+                g.requested_at.map(to_ms),
+            ])
+        })
+        .map(|_| ())
+        .map_err(db_error)
+}
+
 #[async_trait]
 impl ExamStore for SqliteStore {
     async fn insert_exams(&self, exams: Vec<NewExam>) -> Result<Vec<String>, StoreError> {
@@ -32,21 +67,9 @@ impl ExamStore for SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.with_writer(move |conn| {
             let mut ids = Vec::with_capacity(rows.len());
-            {
-                let mut st = conn.prepare_cached(sql::INSERT_EXAM).map_err(db_error)?;
-                for (id, exam, json) in rows {
-                    st.execute(params![
-                        id,
-                        exam.user_id.as_str(),
-                        exam.exam_type.as_str(),
-                        json,
-                        exam.exam.questions.len() as i64,
-                        to_ms(exam.created_at),
-                        to_ms(exam.expires_at),
-                    ])
-                    .map_err(db_error)?;
-                    ids.push(id);
-                }
+            for (id, exam, json) in rows {
+                insert_row(conn, &id, &exam, &json, None)?;
+                ids.push(id);
             }
             Ok(ids)
         })

@@ -257,20 +257,7 @@ impl JobStore for SqliteStore {
                 Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
             let done = write_decision(conn, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
             let exam_id = uuid::Uuid::new_v4().to_string();
-            conn.prepare_cached(sql::INSERT_JOB_EXAM)
-                .and_then(|mut st| {
-                    st.execute(params![
-                        exam_id,
-                        exam.user_id.as_str(),
-                        exam.exam_type.as_str(),
-                        json,
-                        exam.exam.questions.len() as i64,
-                        to_ms(exam.created_at),
-                        to_ms(exam.expires_at),
-                        job.id.as_str(),
-                    ])
-                })
-                .map_err(db_error)?;
+            super::exams::insert_row(conn, &exam_id, &exam, &json, Some(job.id.as_str()))?;
             Ok((done, exam_id))
         })
         .await

@@ -30,11 +30,15 @@ CREATE TABLE user_activity (
 CREATE INDEX user_activity_last_seen ON user_activity (last_seen_at);
 ";
 
-/// ?1 id, ?2 user, ?3 type, ?4 exam JSON, ?5 item count, ?6 created (= generated), ?7 expiry.
+/// ?1 id, ?2 user, ?3 type, ?4 exam JSON, ?5 item count, ?6 created (= generated), ?7 expiry, ?8 job id (or
+/// NULL), ?9 requests, ?10 input tokens, ?11 output tokens, ?12 cache writes, ?13 cache reads, ?14 cost, ?15 batch,
+/// ?16 requested at.
 pub(crate) const INSERT_EXAM: &str = "
 INSERT INTO pre_generated_exams
-    (id, user_id, exam_type, questions, question_count, generated_at, created_at, expires_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)";
+    (id, user_id, exam_type, questions, question_count, generated_at, created_at, expires_at, job_id,
+     gen_requests, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost_usd, batch,
+     requested_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 /// One statement picks and marks the newest servable exam; run inside an immediate transaction.
 /// ?1 user, ?2 type, ?3 now.
@@ -152,6 +156,18 @@ ALTER TABLE pre_generated_exams ADD COLUMN job_id TEXT;
 CREATE UNIQUE INDEX pge_job_id ON pre_generated_exams (job_id) WHERE job_id IS NOT NULL;
 ";
 
+/// Schema version 3: what each exam took to generate, for cost and latency analytics.
+pub(crate) const SCHEMA_V3: &str = "
+ALTER TABLE pre_generated_exams ADD COLUMN gen_requests INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pre_generated_exams ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pre_generated_exams ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pre_generated_exams ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pre_generated_exams ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pre_generated_exams ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+ALTER TABLE pre_generated_exams ADD COLUMN batch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pre_generated_exams ADD COLUMN requested_at INTEGER;
+";
+
 /// The columns of a job row, in the order `jobs::read_job` reads them.
 macro_rules! job_columns {
     () => {
@@ -242,12 +258,6 @@ WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempt = ?3
 RETURNING ",
     job_columns!()
 );
-
-/// ?1 id, ?2 user, ?3 type, ?4 exam JSON, ?5 item count, ?6 created, ?7 expiry, ?8 job id.
-pub(crate) const INSERT_JOB_EXAM: &str = "
-INSERT INTO pre_generated_exams
-    (id, user_id, exam_type, questions, question_count, generated_at, created_at, expires_at, job_id)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)";
 
 /// ?1 now.
 pub(crate) const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'retry_wait')";

@@ -1,0 +1,71 @@
+//! How the generator asks: models per exam type, chunk size, output budget per item, rounds and concurrency.
+
+use serde::{Deserialize, Serialize};
+
+use crate::exam::{ExamSpec, ExamType};
+
+/// The model the old system used, and our default for both exam types.
+pub const DEFAULT_MODEL: &str = "claude-haiku-4-5";
+
+/// Generation settings. Defaults keep each response near 7,000 output tokens, a tenth of Haiku 4.5's limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GeneratorConfig {
+    /// Model for diagnostic exams.
+    pub diagnostic_model: String,
+    /// Model for practice exams.
+    pub practice_model: String,
+    /// Items asked for in one request.
+    pub items_per_chunk: usize,
+    /// Output tokens allowed per item asked for (`max_tokens` = items x this + `max_tokens_margin`).
+    pub max_tokens_per_item: u32,
+    /// Output tokens added to each request's budget for the tool call's framing.
+    pub max_tokens_margin: u32,
+    /// Rounds of asking again for rejected or missing items, after the first.
+    pub max_repair_rounds: u32,
+    /// Requests of one exam in flight at once (the client's rate limiter still has the last word).
+    pub concurrency: usize,
+    /// The diagnostic spec (71 items, one per knowledge statement, by default).
+    pub diagnostic_spec: ExamSpec,
+    /// The practice spec (225 items weighted by domain, by default).
+    pub practice_spec: ExamSpec,
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        Self {
+            diagnostic_model: DEFAULT_MODEL.into(),
+            practice_model: DEFAULT_MODEL.into(),
+            items_per_chunk: 10,
+            max_tokens_per_item: 650,
+            max_tokens_margin: 400,
+            max_repair_rounds: 3,
+            concurrency: 8,
+            diagnostic_spec: ExamSpec::diagnostic(),
+            practice_spec: ExamSpec::practice(),
+        }
+    }
+}
+
+impl GeneratorConfig {
+    /// The model for `exam_type`.
+    pub fn model(&self, exam_type: ExamType) -> &str {
+        match exam_type {
+            ExamType::Diagnostic => &self.diagnostic_model,
+            ExamType::Practice => &self.practice_model,
+        }
+    }
+
+    /// The spec for `exam_type`.
+    pub fn spec(&self, exam_type: ExamType) -> &ExamSpec {
+        match exam_type {
+            ExamType::Diagnostic => &self.diagnostic_spec,
+            ExamType::Practice => &self.practice_spec,
+        }
+    }
+
+    /// The output budget of a request for `items` items.
+    pub fn max_tokens(&self, items: usize) -> u32 {
+        u32::try_from(items).unwrap_or(u32::MAX).saturating_mul(self.max_tokens_per_item) + self.max_tokens_margin
+    }
+}

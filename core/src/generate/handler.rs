@@ -1,0 +1,102 @@
+//! The generator as the queue's job handler: checks the stock first (so overlapping triggers and sweeps never
+//! make a second exam), generates, and hands the exam back to be stored with the job's completion in one
+//! transaction.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::TimeDelta;
+
+use super::Generator;
+use crate::claude::UsageTotals;
+use crate::clock::Clock;
+use crate::policy::Policy;
+use crate::queue::Job;
+use crate::store::{ExamStore, GenerationStats, NewExam, UserId};
+use crate::worker::{HandlerError, HandlerOutput, JobContext, JobHandler};
+
+/// Generates the exam a job asks for.
+pub struct GenerateHandler {
+    generator: Arc<Generator>,
+    exams: Arc<dyn ExamStore>,
+    policy: Policy,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for GenerateHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenerateHandler").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+impl GenerateHandler {
+    /// A handler that generates with `generator` and checks stock in `exams` under `policy`.
+    pub fn new(
+        generator: Arc<Generator>,
+        exams: Arc<dyn ExamStore>,
+        policy: Policy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { generator, exams, policy, clock }
+    }
+}
+
+/// A seed for one attempt of a job: stable for the attempt, different for the next.
+pub(crate) fn seed_for(job: &Job) -> u64 {
+    let mut h = DefaultHasher::new();
+    job.id.as_str().hash(&mut h);
+    job.attempt.hash(&mut h);
+    h.finish()
+}
+
+/// The generation figures stored with an exam.
+pub(crate) fn stats_from(usage: &UsageTotals, batch: bool, job: &Job) -> GenerationStats {
+    GenerationStats {
+        requests: usage.requests,
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
+        cache_write_tokens: usage.cache_creation_input_tokens,
+        cache_read_tokens: usage.cache_read_input_tokens,
+        cost_usd: usage.cost.total_usd,
+        batch,
+        requested_at: Some(job.created_at),
+    }
+}
+
+fn bad_input(e: &crate::store::StoreError) -> HandlerError {
+    HandlerError { retryable: false, ..HandlerError::from_error(e) }
+}
+
+#[async_trait]
+impl JobHandler for GenerateHandler {
+    async fn handle(&self, job: Job, _ctx: JobContext) -> Result<HandlerOutput, HandlerError> {
+        let user = UserId::parse(&job.key.user_id).map_err(|e| bad_input(&e))?;
+        let exam_type = job.key.exam_type;
+        let stock = self
+            .exams
+            .stock(&user, exam_type, self.clock.now(), &self.policy)
+            .await
+            .map_err(|e| HandlerError::from_error(&e))?;
+        if self.policy.missing(stock) == 0 {
+            tracing::info!("[Pre-Gen] {user} already has a ready {exam_type} exam; nothing to generate");
+            return Ok(HandlerOutput::Nothing);
+        }
+        let generated = self.generator.generate(exam_type, seed_for(&job)).await.map_err(|e| {
+            let wait = e.retry_after().and_then(|d| TimeDelta::from_std(d).ok());
+            HandlerError::from_error(&e).with_retry_after(wait)
+        })?;
+        tracing::info!(
+            "[Pre-Gen] generated a {exam_type} exam for {user}: {} items, {} requests, {} rounds, ${:.4}",
+            generated.exam.questions.len(),
+            generated.usage.requests,
+            generated.rounds,
+            generated.usage.cost.total_usd
+        );
+        let spec = self.generator.config().spec(exam_type);
+        let exam = NewExam::new(user, exam_type, generated.exam, spec, self.clock.now(), &self.policy)
+            .map_err(|e| bad_input(&e))?
+            .with_generation(stats_from(&generated.usage, false, &job));
+        Ok(HandlerOutput::Exam(Box::new(exam)))
+    }
+}

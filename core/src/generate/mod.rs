@@ -1,0 +1,16 @@
+//! From an exam spec to a valid exam: the spec's slots split into chunks small enough that no response comes near
+//! the model's output limit, sent concurrently, every item validated in code, only rejected or missing items asked
+//! for again (a bounded number of rounds), options shuffled in code, and the whole exam validated before it is
+//! handed on. Also the batch path (submit now, collect later) and the queue's job handler.
+
+mod assemble;
+mod config;
+mod error;
+mod generator;
+mod handler;
+
+pub use assemble::{ChunkPlan, Draft, plan_chunks};
+pub use config::{DEFAULT_MODEL, GeneratorConfig};
+pub use error::GenerateError;
+pub use generator::{GeneratedExam, Generator};
+pub use handler::GenerateHandler;
