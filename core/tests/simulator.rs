@@ -66,10 +66,7 @@ impl Api {
     }
 
     pub(crate) fn with_client(sim: &SimulatorHandle, client: reqwest::Client) -> Self {
-        Self {
-            client,
-            base: sim.url().to_owned(),
-        }
+        Self { client, base: sim.url().to_owned() }
     }
 
     pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -109,10 +106,7 @@ pub(crate) async fn start(config: SimulatorConfig) -> SimulatorHandle {
 }
 
 pub(crate) fn brief(kns: &[u8], variation: u64) -> ChunkBrief {
-    ChunkBrief {
-        items: kns.iter().map(|&n| Kn::new(n).unwrap()).collect(),
-        variation,
-    }
+    ChunkBrief { items: kns.iter().map(|&n| Kn::new(n).unwrap()).collect(), variation }
 }
 
 /// A request as the generator sends it: cached system prompt, forced item tool, brief in the user message.

@@ -33,6 +33,9 @@ pub enum GenerateError {
     /// The assembled exam failed validation (a bug guard: items are checked one by one before assembly).
     #[error("assembled exam failed validation: {} problem(s)", .0.problems.len())]
     Invalid(Box<ValidationReport>),
+    /// The store failed while a batch was submitted or collected.
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
     /// The settings cannot work (an impossible spec, zero items per chunk).
     #[error("generator configuration: {0}")]
     Config(String),
@@ -59,6 +62,7 @@ impl ErrorCode for GenerateError {
             GenerateError::Api(e) => e.code(),
             GenerateError::Incomplete { .. } => "generate.incomplete",
             GenerateError::Invalid(_) => "generate.invalid",
+            GenerateError::Store(e) => e.code(),
             GenerateError::Config(_) => "generate.config",
         }
     }
@@ -67,6 +71,7 @@ impl ErrorCode for GenerateError {
         match self {
             GenerateError::Api(e) => e.is_retryable(),
             GenerateError::Incomplete { .. } => true,
+            GenerateError::Store(e) => e.is_retryable(),
             GenerateError::Invalid(_) | GenerateError::Config(_) => false,
         }
     }

@@ -4,12 +4,14 @@
 //! handed on. Also the batch path (submit now, collect later) and the queue's job handler.
 
 mod assemble;
+mod batch;
 mod config;
 mod error;
 mod generator;
 mod handler;
 
 pub use assemble::{ChunkPlan, Draft, plan_chunks};
+pub use batch::{BATCH_LEASE, BatchPlan, BatchSubmission, CollectReport, CollectedJob, PlannedJob};
 pub use config::{DEFAULT_MODEL, GeneratorConfig};
 pub use error::GenerateError;
 pub use generator::{GeneratedExam, Generator};

@@ -10,7 +10,7 @@ use chrono::Utc;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::batches::Status;
 use super::http::{JSONL, Outcome, RequestCtx, error_body};
@@ -33,9 +33,9 @@ enum Fate {
 /// `POST /v1/messages/batches`.
 pub(crate) fn create(state: &Shared, ctx: &RequestCtx, body: &[u8]) -> Outcome {
     let bad = |message: String| Outcome::error(400, "invalid_request_error", message, &ctx.request_id);
-    let value: Value = match serde_json::from_slice(body) {
+    let value = match super::messages::parse_json(body) {
         Ok(value) => value,
-        Err(e) => return bad(format!("Request body is not valid JSON: {e}")),
+        Err(message) => return bad(message),
     };
     let Some(requests) = value["requests"].as_array() else {
         return bad("requests: Field required".into());

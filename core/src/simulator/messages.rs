@@ -20,9 +20,9 @@ pub(crate) fn create(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Outcome
 
 /// Answers a token count: `{"input_tokens": N}` for the prompt, with no generation.
 pub(crate) fn count_tokens(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Outcome {
-    let value = match parse_json(body, ctx) {
+    let value = match parse_json(body) {
         Ok(value) => value,
-        Err(outcome) => return outcome,
+        Err(message) => return Outcome::error(400, "invalid_request_error", message, &ctx.request_id),
     };
     match params::parse(&value, &state.config, Use::CountTokens) {
         Ok(params) => Outcome::json(200, &json!({"input_tokens": params.layout.total})),
@@ -32,9 +32,9 @@ pub(crate) fn count_tokens(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> O
 
 fn decide(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Outcome {
     let rid = &ctx.request_id;
-    let value = match parse_json(body, ctx) {
+    let value = match parse_json(body) {
         Ok(value) => value,
-        Err(outcome) => return outcome,
+        Err(message) => return Outcome::error(400, "invalid_request_error", message, rid),
     };
     let params = match params::parse(&value, &state.config, Use::Message) {
         Ok(params) => params,
@@ -98,11 +98,9 @@ fn decide(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Outcome {
     noted(outcome, note)
 }
 
-fn parse_json(body: &[u8], ctx: &RequestCtx) -> Result<Value, Outcome> {
-    serde_json::from_slice(body).map_err(|e| {
-        let message = format!("Request body is not valid JSON: {e}");
-        Outcome::error(400, "invalid_request_error", message, &ctx.request_id)
-    })
+/// The body as JSON, or the 400 message saying why not.
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|e| format!("Request body is not valid JSON: {e}"))
 }
 
 /// The outcome of a fault that answers without generating, if `fault` is one.

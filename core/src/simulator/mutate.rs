@@ -68,7 +68,7 @@ pub(crate) fn spoil(kind: FaultKind, items: &mut Vec<DraftItem>, brief: &ChunkBr
         },
         FaultKind::WrongCount => {
             let draw = mix(seed, brief.variation, u64::MAX);
-            if draw % 2 == 0 && !items.is_empty() {
+            if draw.is_multiple_of(2) && !items.is_empty() {
                 let at = (draw / 2) as usize % items.len();
                 items.remove(at);
             } else {

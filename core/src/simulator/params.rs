@@ -57,10 +57,10 @@ pub(crate) fn parse(body: &Value, config: &SimulatorConfig, usage: Use) -> Resul
     check_system(object.get("system"))?;
     let tools = check_tools(object.get("tools"))?;
     let forces_item_tool = check_tool_choice(object.get("tool_choice"), &tools)?;
-    if let Some(t) = object.get("temperature").filter(|t| !t.is_null()) {
-        if !t.as_f64().is_some_and(|t| (0.0..=1.0).contains(&t)) {
-            return Err("temperature: Input should be a number between 0 and 1".into());
-        }
+    if let Some(t) = object.get("temperature").filter(|t| !t.is_null())
+        && !t.as_f64().is_some_and(|t| (0.0..=1.0).contains(&t))
+    {
+        return Err("temperature: Input should be a number between 0 and 1".into());
     }
     let layout = tokens::layout(&model, body);
     if layout.breakpoints.len() > MAX_BREAKPOINTS {

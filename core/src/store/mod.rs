@@ -156,3 +156,52 @@ pub trait JobStore: Send + Sync {
     async fn cleanup_jobs(&self, now: DateTime<Utc>, retention: &Retention, batch: u32)
     -> Result<u64, StoreError>;
 }
+
+/// A Message Batch in flight: its id at the API, the lease holder its jobs are held by, and the plan (JSON) that
+/// maps each result back to its job and slots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// The API's batch id, `msgbatch_...`.
+    pub id: String,
+    /// The lease holder of every job in the batch.
+    pub holder: String,
+    /// The submission plan, as JSON (see `generate::BatchPlan`).
+    pub plan: String,
+    /// Requests in the batch.
+    pub request_count: u32,
+    /// When it was submitted.
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// Batches submitted and not yet collected, so any process can collect them later.
+#[async_trait]
+pub trait BatchStore: Send + Sync {
+    /// Records a submitted batch as open.
+    async fn record_batch(&self, batch: &BatchRecord) -> Result<(), StoreError>;
+
+    /// Takes every open batch no other collector holds (or whose hold lapsed at `now`), holding them until
+    /// `hold_until`, so two sweeps never collect the same batch at once.
+    async fn claim_open_batches(
+        &self,
+        collector: &str,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+    ) -> Result<Vec<BatchRecord>, StoreError>;
+
+    /// Ends a hold: the batch is collected for good, or open again for a later call.
+    async fn release_batch(
+        &self,
+        id: &str,
+        collector: &str,
+        collected: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// How many batches are open.
+    async fn count_open_batches(&self) -> Result<u64, StoreError>;
+}
+
+/// Everything a backend provides, as one trait object for the service: exams, activity, jobs and batches.
+pub trait Store: ExamStore + ActivityStore + JobStore + BatchStore {}
+
+impl<T: ExamStore + ActivityStore + JobStore + BatchStore> Store for T {}

@@ -30,10 +30,7 @@ async fn scripted_status_faults_answer_in_order() {
     let log = sim.log();
     let faults: Vec<_> = log.iter().map(|e| e.fault).collect();
     use FaultKind::*;
-    assert_eq!(
-        faults,
-        [Some(RateLimited), Some(Overloaded), Some(ServerError), Some(RequestTimeout), None]
-    );
+    assert_eq!(faults, [Some(RateLimited), Some(Overloaded), Some(ServerError), Some(RequestTimeout), None]);
     assert_eq!(log.iter().map(|e| e.message_index.unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
 
     sim.set_faults(FaultPlan::script([Some(ServerError)]));
@@ -55,7 +52,8 @@ async fn a_reset_fault_drops_the_connection_without_an_answer() {
 
 #[tokio::test]
 async fn a_hang_outlasts_the_client_timeout_and_does_not_block_shutdown() {
-    let config = SimulatorConfig::builder().hang_for(Duration::from_secs(120)).faults("script:hang".parse().unwrap());
+    let config =
+        SimulatorConfig::builder().hang_for(Duration::from_secs(120)).faults("script:hang".parse().unwrap());
     let sim = start(config.build().unwrap()).await;
     let client = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
     let api = Api::with_client(&sim, client);
@@ -77,7 +75,8 @@ async fn a_malformed_fault_sends_broken_json_with_status_200() {
 
 #[tokio::test]
 async fn a_max_tokens_fault_cuts_the_tool_input_short() {
-    let sim = start(SimulatorConfig::builder().faults("script:max_tokens".parse().unwrap()).build().unwrap()).await;
+    let sim =
+        start(SimulatorConfig::builder().faults("script:max_tokens".parse().unwrap()).build().unwrap()).await;
     let reply = Api::new(&sim).message(&generator_body(&brief(&[1, 2, 3, 4, 5], 0))).await;
     let body = reply.json();
     assert_eq!(body["stop_reason"], "max_tokens");
@@ -144,7 +143,8 @@ async fn duplicate_and_wrong_count_faults_spoil_the_set() {
 async fn random_plans_are_reproducible_and_predicates_see_the_retry_count() {
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let sim = start(SimulatorConfig::builder().faults("seed=5,500=0.5".parse().unwrap()).build().unwrap()).await;
+        let sim =
+            start(SimulatorConfig::builder().faults("seed=5,500=0.5".parse().unwrap()).build().unwrap()).await;
         let api = Api::new(&sim);
         let mut statuses = Vec::new();
         for _ in 0..16 {

@@ -106,10 +106,7 @@ async fn input_limits_count_cache_writes_but_not_cache_reads() {
 #[tokio::test]
 async fn output_is_charged_at_max_tokens_then_corrected() {
     let clock = Arc::new(ManualClock::new(DateTime::from_timestamp(1_700_000_000, 0).unwrap()));
-    let limits = RateLimits {
-        output_tokens_per_minute: Some(10_000),
-        ..RateLimits::default()
-    };
+    let limits = RateLimits { output_tokens_per_minute: Some(10_000), ..RateLimits::default() };
     let config = SimulatorConfig::builder().clock(clock).rate_limits(limits).build().unwrap();
     let sim = start(config).await;
     let api = Api::new(&sim);

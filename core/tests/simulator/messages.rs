@@ -2,11 +2,12 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta};
 use pregen_core::ManualClock;
 use pregen_core::exam::validate_item;
-use pregen_core::simulator::{DEFAULT_API_KEY, SimulatorConfig};
+use pregen_core::simulator::{DEFAULT_API_KEY, LatencyModel, SimulatorConfig};
 use serde_json::json;
 
 use super::{Api, as_question, brief, chat_body, generator_body, send, start};
@@ -20,10 +21,7 @@ async fn authentication_failures_get_401_with_api_shaped_errors() {
     let cases = [
         ("missing key", base()),
         ("wrong key", base().header("x-api-key", "sk-ant-wrong")),
-        (
-            "both schemes",
-            base().header("x-api-key", DEFAULT_API_KEY).bearer_auth(DEFAULT_API_KEY),
-        ),
+        ("both schemes", base().header("x-api-key", DEFAULT_API_KEY).bearer_auth(DEFAULT_API_KEY)),
         ("bearer only", base().bearer_auth(DEFAULT_API_KEY)),
     ];
     for (case, request) in cases {
@@ -242,4 +240,26 @@ async fn shutdown_stops_serving_and_run_until_waits_for_its_signal() {
     sim.shutdown().await.unwrap();
     let fresh = reqwest::Client::new();
     assert!(fresh.post(&url).json(&chat_body()).send().await.is_err());
+}
+
+#[tokio::test]
+async fn latency_is_time_compressed_and_shutdown_cuts_a_slow_answer_short() {
+    let fast = SimulatorConfig::builder().latency(LatencyModel::haiku()).time_factor(1_000.0);
+    let sim = start(fast.build().unwrap()).await;
+    assert_eq!(Api::new(&sim).message(&generator_body(&brief(&[1, 2], 0))).await.status, 200);
+    sim.shutdown().await.unwrap();
+
+    let slow = LatencyModel { base: Duration::from_secs(3_600), tokens_per_second: 150.0 };
+    let sim = start(SimulatorConfig::builder().latency(slow).build().unwrap()).await;
+    let api = Api::new(&sim);
+    let pending = tokio::spawn(async move { api.message(&chat_body()).await.status });
+    for _ in 0..400 {
+        if !sim.log().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sim.log().len(), 1, "the request arrived and waits out its latency");
+    sim.shutdown().await.unwrap();
+    assert_eq!(pending.await.unwrap(), 200, "shutdown answers held requests instead of dropping them");
 }

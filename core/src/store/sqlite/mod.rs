@@ -3,6 +3,7 @@
 //! wait on disk or locks.
 
 mod activity;
+mod batches;
 mod exams;
 mod jobs;
 mod migrations;

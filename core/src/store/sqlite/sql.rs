@@ -287,3 +287,41 @@ pub(crate) const DELETE_FINISHED_JOBS_BATCH: &str = "
 DELETE FROM jobs WHERE rowid IN (
     SELECT rowid FROM jobs WHERE state = ?1 AND finished_at <= ?2 LIMIT ?3
 )";
+
+/// Schema version 4: Message Batches in flight, so any process can collect what another submitted.
+pub(crate) const SCHEMA_V4: &str = "
+CREATE TABLE claude_batches (
+    id            TEXT PRIMARY KEY NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('open', 'collected')),
+    holder        TEXT NOT NULL,
+    plan          TEXT NOT NULL,
+    request_count INTEGER NOT NULL,
+    submitted_at  INTEGER NOT NULL,
+    collector     TEXT,
+    collect_until INTEGER,
+    collected_at  INTEGER
+);
+CREATE INDEX claude_batches_open ON claude_batches (submitted_at) WHERE state = 'open';
+";
+
+/// ?1 id, ?2 holder, ?3 plan, ?4 request count, ?5 submitted at.
+pub(crate) const INSERT_BATCH: &str = "
+INSERT INTO claude_batches (id, state, holder, plan, request_count, submitted_at)
+VALUES (?1, 'open', ?2, ?3, ?4, ?5)";
+
+/// Takes every open batch nobody is collecting (or whose collector's hold lapsed). ?1 collector, ?2 now,
+/// ?3 hold until.
+pub(crate) const CLAIM_OPEN_BATCHES: &str = "
+UPDATE claude_batches SET collector = ?1, collect_until = ?3
+WHERE state = 'open' AND (collector IS NULL OR collect_until <= ?2)
+RETURNING id, holder, plan, request_count, submitted_at";
+
+/// Ends a collector's hold: collected for good, or back to open. ?1 id, ?2 collector, ?3 collected (0/1), ?4 now.
+pub(crate) const RELEASE_BATCH: &str = "
+UPDATE claude_batches SET
+    state = CASE WHEN ?3 THEN 'collected' ELSE 'open' END,
+    collected_at = CASE WHEN ?3 THEN ?4 ELSE NULL END,
+    collector = NULL, collect_until = NULL
+WHERE id = ?1 AND collector = ?2";
+
+pub(crate) const COUNT_OPEN_BATCHES: &str = "SELECT COUNT(*) FROM claude_batches WHERE state = 'open'";
