@@ -6,9 +6,13 @@
 
 #[cfg(feature = "runtime")]
 pub mod api;
+#[cfg(feature = "runtime")]
+pub mod auth;
 #[cfg(feature = "claude")]
 pub mod claude;
 pub mod clock;
+#[cfg(feature = "runtime")]
+pub mod config;
 pub mod error;
 pub mod exam;
 #[cfg(feature = "claude")]
@@ -16,6 +20,8 @@ pub mod generate;
 pub mod policy;
 pub mod prompt;
 pub mod queue;
+#[cfg(feature = "claude")]
+pub mod service;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 #[cfg(feature = "runtime")]

@@ -70,17 +70,17 @@ pub(crate) fn reply(
     fault: Option<FaultKind>,
     tier: &str,
 ) -> Reply {
+    let cut = fault == Some(FaultKind::MaxTokens);
     let (content, output, stop_reason, items) = if params.forces_item_tool {
         let mut drafts = params.brief.as_ref().map(|b| write_items(seed, b)).unwrap_or_default();
         if let (Some(kind), Some(brief)) = (fault, &params.brief) {
             spoil(kind, &mut drafts, brief, seed);
         }
-        let cut = fault == Some(FaultKind::MaxTokens);
         let (input, output, stop_reason, count) = fit_items(&drafts, params.max_tokens, cut);
         let block = json!({"type": "tool_use", "id": new_id("toolu"), "name": TOOL_NAME, "input": input});
         (block, output, stop_reason, Some(count))
     } else {
-        let (text, output, stop_reason) = fit_text(TEXT_REPLY, params.max_tokens);
+        let (text, output, stop_reason) = fit_text(TEXT_REPLY, params.max_tokens, cut);
         (json!({"type": "text", "text": text, "citations": null}), output, stop_reason, None)
     };
     let usage = Usage {
@@ -134,13 +134,14 @@ fn fit_items(items: &[DraftItem], max_tokens: u64, cut: bool) -> (Value, u64, &'
     (json!({ "questions": kept }), max_tokens, "max_tokens", count)
 }
 
-fn fit_text(text: &str, max_tokens: u64) -> (String, u64, &'static str) {
+/// The text within `max_tokens` (or cut in half when `cut`): (text, output tokens, stop reason).
+fn fit_text(text: &str, max_tokens: u64, cut: bool) -> (String, u64, &'static str) {
     let tokens = estimate(text);
-    if tokens <= max_tokens {
+    if tokens <= max_tokens && !cut {
         return (text.to_owned(), tokens.max(1), "end_turn");
     }
-    let cut: String = text.chars().take((max_tokens * 4) as usize).collect();
-    (cut, max_tokens, "max_tokens")
+    let keep = if cut { text.chars().count() / 2 } else { (max_tokens * 4) as usize };
+    (text.chars().take(keep).collect(), max_tokens, "max_tokens")
 }
 
 /// A fresh id such as `msg_01...`, `toolu_01...`, `req_01...` or `msgbatch_01...` (24 base-62 characters).

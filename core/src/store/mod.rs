@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 pub use error::StoreError;
 pub use types::{
-    AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, GenerationStats, MAX_USER_ID_CHARS, MissingExams,
-    NewExam, TypeStock, UserExamStats, UserId, UserStatsSummary, iso,
+    AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, GenerationStats, GenerationSummary,
+    MAX_USER_ID_CHARS, MissingExams, NewExam, TypeStock, UserExamStats, UserId, UserStatsSummary, iso,
 };
 
 use crate::exam::ExamType;
@@ -61,6 +61,12 @@ pub trait ExamStore: Send + Sync {
     /// The old analytics figures, by aggregate SQL.
     async fn analytics(&self, now: DateTime<Utc>, policy: &Policy) -> Result<ExamAnalytics, StoreError>;
 
+    /// Counts one get-route claim: served an exam, or found none.
+    async fn record_get_outcome(&self, served: bool) -> Result<(), StoreError>;
+
+    /// Token, cost and latency totals of the stored exams, job outcomes, and the get route's hits and misses.
+    async fn generation_summary(&self) -> Result<GenerationSummary, StoreError>;
+
     /// One user's stock per type and activity.
     async fn user_stats(
         &self,
@@ -104,6 +110,24 @@ pub trait JobStore: Send + Sync {
         now: DateTime<Utc>,
         options: &QueueOptions,
     ) -> Result<Enqueued, StoreError>;
+
+    /// Enqueues every key in one write (a sweep's planned pairs); per key as [`JobStore::enqueue`].
+    async fn enqueue_many(
+        &self,
+        keys: &[JobKey],
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Vec<Enqueued>, StoreError>;
+
+    /// Claims the named job for `holder` if it is due and waiting (the synchronous pre-generate route);
+    /// `None` when it is running elsewhere, finished, or not yet due.
+    async fn claim_job(
+        &self,
+        id: &JobId,
+        holder: &str,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Option<Job>, StoreError>;
 
     /// Records what a sweeper finds at `now` for running jobs whose lease expired or whose deadline passed
     /// (`queue::overdue`), then claims up to `limit` due jobs for `holder` in one statement, oldest due first.

@@ -375,3 +375,34 @@ mod tests {
         assert_eq!(ExamAnalytics::from_counts(c, now).used_percentage, 13, "12.5 rounds to 13");
     }
 }
+
+/// Totals behind the service's extra analytics: what the stored exams cost, how long they took from trigger to
+/// ready, how jobs ended, and how often the get route found an exam.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerationSummary {
+    /// API requests behind the stored exams.
+    pub requests: u64,
+    /// Uncached input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache write tokens.
+    pub cache_write_tokens: u64,
+    /// Cache read tokens.
+    pub cache_read_tokens: u64,
+    /// Cost in USD.
+    pub cost_usd: f64,
+    /// Stored exams whose first round went through the Batches API.
+    pub batch_exams: u64,
+    /// Mean milliseconds from the trigger (job enqueued) to the exam stored, over exams that know both.
+    pub mean_trigger_to_ready_ms: Option<f64>,
+    /// Jobs kept by retention that succeeded.
+    pub jobs_succeeded: u64,
+    /// Jobs kept by retention that died.
+    pub jobs_dead: u64,
+    /// Get-route calls that served an exam.
+    pub gets_served: u64,
+    /// Get-route calls that found none.
+    pub gets_missed: u64,
+}

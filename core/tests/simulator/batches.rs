@@ -41,7 +41,7 @@ async fn create(api: &Api, body: &Value) -> Value {
 
 #[tokio::test]
 async fn a_batch_runs_to_the_end_with_succeeded_errored_and_expired_results() {
-    let sim = start(config(Duration::from_millis(800), 0.25, 0.125)).await;
+    let sim = start(config(Duration::from_millis(1_500), 0.25, 0.125)).await;
     let api = Api::new(&sim);
     let batch = create(&api, &requests(8)).await;
     let id = batch["id"].as_str().unwrap().to_owned();

@@ -8,8 +8,8 @@ use super::{SqliteStore, db_error, from_ms, sql, to_ms};
 use crate::exam::{Exam, ExamType};
 use crate::policy::Policy;
 use crate::store::{
-    AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, ExamStore, MissingExams, NewExam, StoreError,
-    TypeStock, UserExamStats, UserId, iso,
+    AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, ExamStore, GenerationSummary, MissingExams,
+    NewExam, StoreError, TypeStock, UserExamStats, UserId, iso,
 };
 
 fn count(n: i64) -> u64 {
@@ -231,6 +231,14 @@ impl ExamStore for SqliteStore {
         Ok(ExamAnalytics::from_counts(counts, now))
     }
 
+    async fn record_get_outcome(&self, served: bool) -> Result<(), StoreError> {
+        self.bump_get_counter(served).await
+    }
+
+    async fn generation_summary(&self) -> Result<GenerationSummary, StoreError> {
+        self.read_generation_summary().await
+    }
+
     async fn user_stats(
         &self,
         user: &UserId,
@@ -285,5 +293,55 @@ impl ExamStore for SqliteStore {
             stats.last_seen_at = Some(iso(seen));
         }
         Ok(stats)
+    }
+}
+
+impl SqliteStore {
+    pub(super) async fn bump_get_counter(&self, served: bool) -> Result<(), StoreError> {
+        let name = if served { "get_served" } else { "get_missed" };
+        self.with_writer(move |conn| {
+            conn.prepare_cached(sql::BUMP_COUNTER)
+                .and_then(|mut st| st.execute(params![name]))
+                .map(|_| ())
+                .map_err(db_error)
+        })
+        .await
+    }
+
+    pub(super) async fn read_generation_summary(&self) -> Result<GenerationSummary, StoreError> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction().map_err(db_error)?;
+            let mut s = tx
+                .prepare_cached(sql::GENERATION_TOTALS)
+                .and_then(|mut st| {
+                    st.query_row([], |r| {
+                        Ok(GenerationSummary {
+                            requests: count(r.get(0)?),
+                            input_tokens: count(r.get(1)?),
+                            output_tokens: count(r.get(2)?),
+                            cache_write_tokens: count(r.get(3)?),
+                            cache_read_tokens: count(r.get(4)?),
+                            cost_usd: r.get(5)?,
+                            batch_exams: count(r.get(6)?),
+                            mean_trigger_to_ready_ms: r.get(7)?,
+                            ..GenerationSummary::default()
+                        })
+                    })
+                })
+                .map_err(db_error)?;
+            let (ok, dead): (i64, i64) = tx
+                .prepare_cached(sql::JOB_OUTCOMES)
+                .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+                .map_err(db_error)?;
+            let (served, missed): (i64, i64) = tx
+                .prepare_cached(sql::GET_COUNTERS)
+                .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+                .map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            (s.jobs_succeeded, s.jobs_dead, s.gets_served, s.gets_missed) =
+                (count(ok), count(dead), count(served), count(missed));
+            Ok(s)
+        })
+        .await
     }
 }

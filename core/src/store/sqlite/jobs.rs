@@ -111,6 +111,32 @@ fn fence(job: &Job) -> Result<(String, i64), StoreError> {
     Ok((holder, i64::from(job.attempt)))
 }
 
+/// The lease expiry and the two per-type deadlines a claim at `now` sets, in milliseconds.
+fn claim_times(now: DateTime<Utc>, options: &QueueOptions) -> [i64; 3] {
+    [
+        to_ms(now + options.lease_duration),
+        to_ms(now + options.attempt_timeout(crate::exam::ExamType::Diagnostic)),
+        to_ms(now + options.attempt_timeout(crate::exam::ExamType::Practice)),
+    ]
+}
+
+/// Inserts a pending job for `key` unless an unfinished one holds it, and returns whichever holds it now.
+fn enqueue_one(
+    conn: &Connection,
+    key: &JobKey,
+    max_attempts: i64,
+    now: DateTime<Utc>,
+) -> Result<Enqueued, StoreError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let inserted = conn
+        .prepare_cached(sql::ENQUEUE_JOB)
+        .and_then(|mut st| st.execute(params![id, key.user_id, key.exam_type.as_str(), max_attempts, to_ms(now)]))
+        .map_err(db_error)?;
+    let job = query_job(conn, sql::UNFINISHED_JOB_FOR_KEY, params![key.user_id, key.exam_type.as_str()])?
+        .ok_or_else(|| StoreError::Database("enqueued job not found".into()))?;
+    Ok(Enqueued { created: inserted == 1 && job.id.as_str() == id, job })
+}
+
 fn lease_lost(job: &Job) -> StoreError {
     StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
 }
@@ -167,20 +193,43 @@ impl JobStore for SqliteStore {
         now: DateTime<Utc>,
         options: &QueueOptions,
     ) -> Result<Enqueued, StoreError> {
-        crate::store::UserId::parse(&key.user_id)?;
+        let mut done = self.enqueue_many(std::slice::from_ref(key), now, options).await?;
+        done.pop().ok_or_else(|| StoreError::Database("enqueue returned nothing".into()))
+    }
+
+    async fn enqueue_many(
+        &self,
+        keys: &[JobKey],
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Vec<Enqueued>, StoreError> {
+        for key in keys {
+            crate::store::UserId::parse(&key.user_id)?;
+        }
         options.check().map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
-        let (key, max_attempts) = (key.clone(), i64::from(options.retry.max_attempts));
+        let (keys, max_attempts) = (keys.to_vec(), i64::from(options.retry.max_attempts));
+        self.with_writer(move |conn| keys.iter().map(|key| enqueue_one(conn, key, max_attempts, now)).collect())
+            .await
+    }
+
+    async fn claim_job(
+        &self,
+        id: &JobId,
+        holder: &str,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Option<Job>, StoreError> {
+        if holder.is_empty() {
+            return Err(StoreError::invalid("holder", "must not be empty"));
+        }
+        let (id, holder, options) = (id.clone(), holder.to_owned(), *options);
         self.with_writer(move |conn| {
-            let id = uuid::Uuid::new_v4().to_string();
-            let inserted = conn
-                .prepare_cached(sql::ENQUEUE_JOB)
-                .and_then(|mut st| {
-                    st.execute(params![id, key.user_id, key.exam_type.as_str(), max_attempts, to_ms(now)])
-                })
-                .map_err(db_error)?;
-            let job = query_job(conn, sql::UNFINISHED_JOB_FOR_KEY, params![key.user_id, key.exam_type.as_str()])?
-                .ok_or_else(|| StoreError::Database("enqueued job not found".into()))?;
-            Ok(Enqueued { created: inserted == 1 && job.id.as_str() == id, job })
+            let [lease, diagnostic, practice] = claim_times(now, &options);
+            query_job(
+                conn,
+                sql::CLAIM_JOB_BY_ID,
+                params![holder, to_ms(now), lease, diagnostic, practice, id.as_str()],
+            )
         })
         .await
     }
@@ -198,21 +247,12 @@ impl JobStore for SqliteStore {
         let (holder, options) = (holder.to_owned(), *options);
         self.with_writer(move |conn| {
             reap_overdue(conn, now, &options)?;
-            let lease_until = to_ms(now + options.lease_duration);
-            let deadline = |t| to_ms(now + options.attempt_timeout(t));
-            let jobs = query_jobs(
+            let [lease, diagnostic, practice] = claim_times(now, &options);
+            query_jobs(
                 conn,
                 sql::CLAIM_JOBS,
-                params![
-                    holder,
-                    to_ms(now),
-                    lease_until,
-                    deadline(crate::exam::ExamType::Diagnostic),
-                    deadline(crate::exam::ExamType::Practice),
-                    i64::from(limit)
-                ],
-            )?;
-            Ok(jobs)
+                params![holder, to_ms(now), lease, diagnostic, practice, i64::from(limit)],
+            )
         })
         .await
     }

@@ -228,6 +228,19 @@ RETURNING ",
     job_columns!()
 );
 
+/// Claims one named job if it is due, in one statement (the synchronous pre-generate route). ?1 holder, ?2 now,
+/// ?3 lease expiry, ?4 diagnostic deadline, ?5 practice deadline, ?6 job id.
+pub(crate) const CLAIM_JOB_BY_ID: &str = concat!(
+    "
+UPDATE jobs SET
+    state = 'running', attempt = attempt + 1, started_at = ?2, updated_at = ?2,
+    deadline_at = CASE exam_type WHEN 'diagnostic' THEN ?4 ELSE ?5 END,
+    lease_holder = ?1, lease_expires_at = ?3
+WHERE id = ?6 AND state IN ('pending', 'retry_wait') AND run_at <= ?2 AND attempt < max_attempts
+RETURNING ",
+    job_columns!()
+);
+
 /// Renews a lease, fenced. ?1 id, ?2 holder, ?3 attempt, ?4 now, ?5 new expiry.
 pub(crate) const HEARTBEAT_JOB: &str = concat!(
     "
@@ -325,3 +338,28 @@ UPDATE claude_batches SET
 WHERE id = ?1 AND collector = ?2";
 
 pub(crate) const COUNT_OPEN_BATCHES: &str = "SELECT COUNT(*) FROM claude_batches WHERE state = 'open'";
+
+/// Schema version 5: counters kept across cleanups (served and missed claims of the get route).
+pub(crate) const SCHEMA_V5: &str = "
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('get_served', 0), ('get_missed', 0);
+";
+
+/// ?1 counter name.
+pub(crate) const BUMP_COUNTER: &str = "UPDATE counters SET value = value + 1 WHERE name = ?1";
+
+pub(crate) const GET_COUNTERS: &str = "SELECT COALESCE(SUM(CASE name WHEN 'get_served' THEN value END), 0),
+            COALESCE(SUM(CASE name WHEN 'get_missed' THEN value END), 0) FROM counters";
+
+/// Generation figures of the stored exams, and job outcomes kept by retention.
+pub(crate) const GENERATION_TOTALS: &str = "
+SELECT COALESCE(SUM(gen_requests), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+       COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cost_usd), 0.0),
+       COALESCE(SUM(batch), 0), AVG(CASE WHEN requested_at IS NOT NULL THEN created_at - requested_at END)
+FROM pre_generated_exams";
+
+pub(crate) const JOB_OUTCOMES: &str = "
+SELECT COALESCE(SUM(state = 'succeeded'), 0), COALESCE(SUM(state = 'dead'), 0) FROM jobs";
