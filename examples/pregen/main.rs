@@ -2,6 +2,7 @@
 //! route exists) and logs on stderr; it exits 0 when it worked, 2 on bad input and 1 on any other failure.
 
 mod commands;
+mod context;
 mod output;
 
 use std::path::PathBuf;
@@ -22,19 +23,34 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validates exam files (JSON, or the seed's Markdown with front matter) against their exam spec.
-    Validate(commands::validate::Args),
-    /// Claims the newest ready exam of a user and type, printed as the get route's body.
+    /// The main job: pre-generates both exam types for demo users, claims one and validates it.
+    Demo(commands::demo::Args),
+    /// Generates an exam now unless one is ready (the pre-generate route's body).
+    Generate(commands::generate::Args),
+    /// Claims the newest ready exam of a user and type (the get route's body).
     Get(commands::get::Args),
+    /// Queues background pre-generation for a user, without waiting.
+    Trigger(commands::trigger::Args),
+    /// Works due jobs for a budget, or as a worker pool until Ctrl-C.
+    Work(commands::work::Args),
+    /// Runs a cron sweep (the cron route's body), or sweeps on a schedule.
+    Cron(commands::cron::Args),
     /// Prints the analytics route's body.
     Stats,
-    /// Deletes expired exams and used exams past their retention, and prints the counts.
+    /// Deletes expired exams, used exams past their retention and old jobs, and prints the counts.
     Cleanup(commands::cleanup::Args),
+    /// Prints the queue status; `queue clear` cancels every job not running.
+    Queue(commands::queue::Args),
+    /// Validates exam files (JSON, or the seed's Markdown with front matter) against their exam spec.
+    Validate(commands::validate::Args),
+    /// Serves the Claude API simulator on loopback until Ctrl-C.
+    Simulate(commands::simulate::Args),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PREGEN_LOG").unwrap_or_else(|_| "info".into()),
         )
@@ -56,10 +72,17 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Validate(args) => commands::validate::run(args).await,
+            Command::Demo(args) => commands::demo::run(&cli.db, args).await,
+            Command::Generate(args) => commands::generate::run(&cli.db, args).await,
             Command::Get(args) => commands::get::run(&cli.db, args).await,
+            Command::Trigger(args) => commands::trigger::run(&cli.db, args).await,
+            Command::Work(args) => commands::work::run(&cli.db, args).await,
+            Command::Cron(args) => commands::cron::run(&cli.db, args).await,
             Command::Stats => commands::stats::run(&cli.db).await,
             Command::Cleanup(args) => commands::cleanup::run(&cli.db, args).await,
+            Command::Queue(args) => commands::queue::run(&cli.db, args).await,
+            Command::Validate(args) => commands::validate::run(args).await,
+            Command::Simulate(args) => commands::simulate::run(args).await,
         }
     });
     match result {

@@ -1,11 +1,13 @@
-//! `pregen cleanup`: bounded deletion of expired and retained-too-long exams.
+//! `pregen cleanup`: bounded deletion of expired exams, used exams past their retention, and old jobs.
 
 use std::path::Path;
 
 use pregen_core::policy::Policy;
-use pregen_core::store::{DEFAULT_CLEANUP_BATCH, ExamStore};
+use pregen_core::queue::Retention;
+use pregen_core::store::{DEFAULT_CLEANUP_BATCH, ExamStore, JobStore};
 use serde_json::json;
 
+use crate::context::{Claude, Context};
 use crate::output::{CliError, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -16,8 +18,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
-    let store = super::open_store(db).await?;
-    let report = store.cleanup(chrono::Utc::now(), &Policy::default(), args.batch).await?;
-    tracing::info!("[Cron] cleanup deleted {} exams in {} batches", report.total(), report.batches);
-    Ok(Outcome::ok(json!({"success": true, "deleted": report.total(), "cleanup": report})))
+    let ctx = Context::open(db, Claude::FromEnv, pregen_core::config::PreGenConfig::from_env()).await?;
+    let now = chrono::Utc::now();
+    let exams = ctx.store.cleanup(now, &Policy::default(), args.batch).await?;
+    let jobs = ctx.store.cleanup_jobs(now, &Retention::default(), args.batch).await?;
+    tracing::info!("[Cron] cleanup deleted {} exams and {jobs} jobs in {} batches", exams.total(), exams.batches);
+    ctx.close().await;
+    Ok(Outcome::ok(json!({"success": true, "deleted": exams.total(), "cleanup": exams, "jobsDeleted": jobs})))
 }

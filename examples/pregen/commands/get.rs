@@ -2,10 +2,7 @@
 
 use std::path::Path;
 
-use pregen_core::api::GetExamBody;
-use pregen_core::exam::ExamType;
-use pregen_core::store::{ExamStore, UserId};
-
+use crate::context::{Claude, Context};
 use crate::output::{CliError, Outcome};
 
 #[derive(Debug, clap::Args)]
@@ -19,9 +16,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
-    let user = UserId::parse(&args.user)?;
-    let exam_type: ExamType = args.exam_type.parse().map_err(|e| CliError::BadInput(format!("{e}")))?;
-    let store = super::open_store(db).await?;
-    let claim = store.claim_exam(&user, exam_type, chrono::Utc::now()).await?;
-    Ok(Outcome::ok(serde_json::to_value(GetExamBody::from_claim(claim)).map_err(std::io::Error::other)?))
+    let ctx = Context::open(db, Claude::FromEnv, pregen_core::config::PreGenConfig::from_env()).await?;
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("userId", &args.user)
+        .append_pair("examType", &args.exam_type)
+        .finish();
+    let answer = ctx.service.get_route(&query).await;
+    ctx.close().await;
+    Ok(Outcome::route(answer))
 }

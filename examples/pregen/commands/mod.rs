@@ -1,17 +1,22 @@
 //! One module per subcommand.
 
 pub(crate) mod cleanup;
+pub(crate) mod cron;
+pub(crate) mod demo;
+pub(crate) mod generate;
 pub(crate) mod get;
+pub(crate) mod queue;
+pub(crate) mod simulate;
 pub(crate) mod stats;
+pub(crate) mod trigger;
 pub(crate) mod validate;
+pub(crate) mod work;
 
-use std::path::Path;
-
-use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
+use pregen_core::exam::ExamType;
 
 use crate::output::CliError;
 
-/// Opens the store at `db` with the default options.
-pub(crate) async fn open_store(db: &Path) -> Result<SqliteStore, CliError> {
-    Ok(SqliteStore::open(db, SqliteOptions::default()).await?)
+/// Reads an exam type argument.
+pub(crate) fn exam_type(raw: &str) -> Result<ExamType, CliError> {
+    raw.parse().map_err(|e| CliError::BadInput(format!("{e}")))
 }

@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use pregen_core::policy::Policy;
-use pregen_core::store::ExamStore;
 use serde_json::json;
 
+use crate::context::{Claude, Context};
 use crate::output::{CliError, Outcome};
 
 pub(crate) async fn run(db: &Path) -> Result<Outcome, CliError> {
-    let store = super::open_store(db).await?;
-    let stats = store.analytics(chrono::Utc::now(), &Policy::default()).await?;
-    Ok(Outcome::ok(json!({"success": true, "stats": stats})))
+    let ctx = Context::open(db, Claude::FromEnv, pregen_core::config::PreGenConfig::from_env()).await?;
+    let stats = ctx.service.analytics().await;
+    ctx.close().await;
+    Ok(Outcome::ok(json!({"success": true, "stats": stats?})))
 }

@@ -29,7 +29,10 @@ pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
         all_valid &= report["valid"] == Value::Bool(true);
         reports.push(report);
     }
-    Ok(Outcome { body: json!({"valid": all_valid, "files": reports}), bad_input: !all_valid })
+    Ok(Outcome {
+        body: json!({"valid": all_valid, "files": reports}),
+        exit: if all_valid { 0 } else { crate::output::BAD_INPUT },
+    })
 }
 
 fn validate_file(path: &PathBuf, forced: Option<ExamType>) -> Value {

@@ -1,0 +1,49 @@
+//! `pregen simulate`: serve the Claude API simulator on loopback until Ctrl-C. Prints `{"url": "..."}` first,
+//! so scripts can point `ANTHROPIC_BASE_URL` at it (with `ANTHROPIC_API_KEY=sk-ant-simulator-local`).
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use pregen_core::simulator::{FaultPlan, LatencyModel, Simulator, SimulatorConfig};
+use serde_json::json;
+
+use crate::output::{CliError, Outcome};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Faults to inject, e.g. "429=0.05,529=0.05" or "script:429,ok,500".
+    #[arg(long)]
+    faults: Option<String>,
+    /// The seed of the synthetic items and random faults.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Answer at Claude Haiku's pace instead of at once.
+    #[arg(long)]
+    realistic: bool,
+}
+
+pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
+    let faults: FaultPlan = match &args.faults {
+        Some(spec) => {
+            spec.parse().map_err(|e: pregen_core::simulator::SimulatorError| CliError::BadInput(e.to_string()))?
+        }
+        None => FaultPlan::None,
+    };
+    let latency = if args.realistic { LatencyModel::haiku() } else { LatencyModel::none() };
+    let config =
+        SimulatorConfig::builder().addr(args.addr).seed(args.seed).faults(faults).latency(latency).build()?;
+    let sim = Simulator::start(config).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", json!({"url": sim.url()}))?;
+    out.flush()?;
+    drop(out);
+    tracing::info!("serving the Claude API simulator at {} until Ctrl-C", sim.url());
+    sim.run_until(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(Outcome { body: serde_json::Value::Null, exit: 0 })
+}
