@@ -1,0 +1,115 @@
+//! The `pregen` command as operators and CI use it: the demo's printed result, exit codes, and two cron
+//! processes sweeping one database at once.
+
+use std::process::{Command, Output};
+
+use pregen_core::simulator::{DEFAULT_API_KEY, LatencyModel, Simulator, SimulatorConfig};
+use serde_json::Value;
+
+fn pregen(db: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pregen"));
+    cmd.arg("--db").arg(db).args(args).env_remove("ANTHROPIC_API_KEY").env_remove("ANTHROPIC_BASE_URL");
+    cmd
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn the_demo_generates_claims_and_validates_against_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pregen(&dir.path().join("demo.db"), &["demo", "--users", "2"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed: {stderr}");
+    assert!(
+        stderr.contains("ANTHROPIC_API_KEY is not set: using the local Claude simulator"),
+        "says so on stderr"
+    );
+    let body = json(&out);
+    assert_eq!(body["success"], true);
+    assert_eq!(body["users"], 2);
+    assert_eq!(body["jobs"]["succeeded"], 4);
+    assert_eq!(body["claimed"]["questionCount"], 225);
+    assert_eq!(body["claimed"]["valid"], true);
+    let positions = &body["claimed"]["keyPositions"];
+    for letter in ["A", "B", "C", "D"] {
+        let n = positions[letter].as_u64().unwrap();
+        assert!((34..=78).contains(&n), "key position {letter} holds {n} of 225 (15-35% allowed)");
+    }
+    assert_eq!(body["analytics"]["totalGenerated"], 4);
+    assert_eq!(body["analytics"]["totalUsed"], 1);
+}
+
+#[test]
+fn exit_codes_say_what_went_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let out = pregen(&db, &["get", "--user", "u1", "--type", "final"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["error"], "Invalid examType");
+    let out = pregen(&db, &["get", "--user", "u1", "--type", "practice"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)["preGenerated"], false);
+    let out = pregen(&db, &["generate", "--user", "u1", "--type", "practice"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "no API key: the route's 500");
+    assert_eq!(json(&out)["error"], "API key not configured");
+    let missing = dir.path().join("absent.json");
+    let out = pregen(&db, &["validate", missing.to_str().unwrap(), "--type", "practice"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["valid"], false);
+    let out = pregen(&db, &["frobnicate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = pregen(&db, &["queue"]).output().unwrap();
+    assert_eq!((out.status.code(), json(&out)["queueLength"].as_u64()), (Some(0), Some(0)));
+}
+
+#[test]
+fn the_seed_defect_fixtures_fail_validation_with_their_codes() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixtures.join("practice_keys_at_b.json");
+    let out = pregen(&dir.path().join("v.db"), &["validate", file.to_str().unwrap(), "--type", "practice"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let counts = &json(&out)["files"][0]["problemCounts"];
+    assert!(counts["answer_position_imbalance"].as_u64() >= Some(1));
+    assert!(counts["key_not_in_options"].as_u64() >= Some(3));
+    assert!(counts["scored_count"].as_u64() >= Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sweeps_in_two_processes_generate_each_missing_exam_once() {
+    let sim = Simulator::start(
+        SimulatorConfig::builder().seed(4).latency(LatencyModel::haiku()).time_factor(50.0).build().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sweep.db");
+    for i in 0..4 {
+        let out = pregen(&db, &["trigger", "--user", &format!("user-{i}")]).output().unwrap();
+        assert!(out.status.success());
+    }
+    pregen(&db, &["queue", "clear"]).output().unwrap();
+    let spawn = || {
+        pregen(&db, &["cron", "--budget", "120"])
+            .env("ANTHROPIC_API_KEY", DEFAULT_API_KEY)
+            .env("ANTHROPIC_BASE_URL", sim.url())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) =
+        tokio::task::spawn_blocking(move || (a.wait_with_output().unwrap(), b.wait_with_output().unwrap()))
+            .await
+            .unwrap();
+    assert!(a.status.success() && b.status.success());
+    let out = pregen(&db, &["stats"]).output().unwrap();
+    let stats = json(&out);
+    assert_eq!(stats["stats"]["totalGenerated"], 8, "4 users x 2 types, each generated once");
+    assert_eq!(stats["stats"]["diagnosticCount"], 4);
+    sim.shutdown().await.unwrap();
+}
