@@ -368,3 +368,32 @@ async fn writes_committed_together_stay_atomic_one_by_one() {
         .unwrap();
     assert_eq!(rows, (0..200).step_by(2).collect::<Vec<i64>>(), "failed calls left nothing behind");
 }
+
+/// The planning, stock and claim queries must look up each pair by (user, type); a plan that scanned the used-exam
+/// index per pair took minutes for 100,000 users.
+#[tokio::test]
+async fn planning_stock_and_claim_look_up_each_pair_by_user_and_type() {
+    use pregen_core::store::sqlite::db_error;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, 1).await;
+    let plans: Vec<String> = store
+        .with_connection(|c| {
+            let mut details = Vec::new();
+            for sql in [
+                "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM pre_generated_exams e WHERE e.user_id = 'u' \
+                 AND e.exam_type = 'practice' AND e.used = 0 AND e.expires_at > 0",
+                "EXPLAIN QUERY PLAN SELECT rowid FROM pre_generated_exams WHERE user_id = 'u' \
+                 AND exam_type = 'practice' AND used = 0 AND expires_at > 0 ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            ] {
+                let mut st = c.prepare(sql).map_err(db_error)?;
+                let rows = st.query_map([], |r| r.get::<_, String>(3)).map_err(db_error)?;
+                details.push(rows.collect::<Result<Vec<_>, _>>().map_err(db_error)?.join("; "));
+            }
+            Ok(details)
+        })
+        .await
+        .unwrap();
+    for plan in plans {
+        assert!(plan.contains("user_id=? AND exam_type=?") && !plan.contains("pge_used_at"), "{plan}");
+    }
+}

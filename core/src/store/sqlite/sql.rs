@@ -363,3 +363,13 @@ FROM pre_generated_exams";
 
 pub(crate) const JOB_OUTCOMES: &str = "
 SELECT COALESCE(SUM(state = 'succeeded'), 0), COALESCE(SUM(state = 'dead'), 0) FROM jobs";
+
+/// Schema version 6: the used-exam index becomes partial, so the planner can never pick it for the unused-exam
+/// queries (planning, stock), where it scanned every unused row per pair; and the unused-exam index carries the
+/// expiry, so counting a pair's stock reads the index alone.
+pub(crate) const SCHEMA_V6: &str = "
+DROP INDEX pge_used_at;
+CREATE INDEX pge_used_at ON pre_generated_exams (used_at) WHERE used = 1;
+DROP INDEX pge_unused_by_user;
+CREATE INDEX pge_unused_by_user ON pre_generated_exams (user_id, exam_type, created_at, expires_at) WHERE used = 0;
+";
