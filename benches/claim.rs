@@ -62,8 +62,9 @@ async fn seed_claim(store: &SqliteStore, user: &UserId, exam_type: ExamType, now
     let row: Option<(String, String)> = store
         .with_connection(move |c| {
             c.prepare_cached(
-                "SELECT id, questions FROM pre_generated_exams WHERE user_id = ?1 AND exam_type = ?2 \
-                 AND used = 0 AND expires_at > ?3 ORDER BY created_at DESC LIMIT 1",
+                "SELECT e.id, p.questions FROM pre_generated_exams e JOIN exam_payloads p ON p.exam_id = e.id \
+                 WHERE e.user_id = ?1 AND e.exam_type = ?2 AND e.used = 0 AND e.expires_at > ?3 \
+                 ORDER BY e.created_at DESC LIMIT 1",
             )
             .and_then(|mut st| st.query_row(params![u, t, now_ms], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(db_error)

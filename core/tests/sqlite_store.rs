@@ -251,6 +251,14 @@ async fn cleanup_deletes_in_batches_and_counts() {
     assert_eq!((left.total_generated, left.total_used), (1, 1));
     let again = store.cleanup(now, &policy, 10).await.unwrap();
     assert_eq!(again.total(), 0);
+    let payloads: i64 = store
+        .with_connection(|c| {
+            c.query_row("SELECT COUNT(*) FROM exam_payloads", [], |r| r.get(0))
+                .map_err(pregen_core::store::sqlite::db_error)
+        })
+        .await
+        .unwrap();
+    assert_eq!(payloads, 1, "deleting an exam deletes its payload");
     assert!(store.cleanup(now, &policy, 0).await.is_err());
 }
 

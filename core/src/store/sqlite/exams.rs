@@ -36,7 +36,6 @@ pub(super) fn insert_row(
                 id,
                 exam.user_id.as_str(),
                 exam.exam_type.as_str(),
-                json,
                 exam.exam.questions.len() as i64,
                 to_ms(exam.created_at),
                 to_ms(exam.expires_at),
@@ -51,6 +50,7 @@ pub(super) fn insert_row(
                 g.requested_at.map(to_ms),
             ])
         })
+        .and_then(|_| conn.prepare_cached(sql::INSERT_PAYLOAD)?.execute(params![id, json]))
         .map(|_| ())
         .map_err(db_error)
 }
@@ -90,17 +90,17 @@ impl ExamStore for SqliteStore {
                     .prepare_cached(sql::CLAIM_EXAM)
                     .and_then(|mut st| {
                         st.query_row(params![user.as_str(), exam_type.as_str(), to_ms(now)], |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                r.get::<_, String>(1)?,
-                                r.get::<_, i64>(2)?,
-                                r.get::<_, i64>(3)?,
-                            ))
+                            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
                         })
                         .optional()
                     })
                     .map_err(db_error)?;
-                Ok(row)
+                let Some((id, created_at, expires_at)) = row else { return Ok(None) };
+                let json: String = conn
+                    .prepare_cached(sql::PAYLOAD)
+                    .and_then(|mut st| st.query_row(params![id], |r| r.get(0)))
+                    .map_err(db_error)?;
+                Ok(Some((id, json, created_at, expires_at)))
             })
             .await?
         };

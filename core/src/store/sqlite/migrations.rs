@@ -6,8 +6,15 @@ use super::{db_error, sql};
 use crate::store::StoreError;
 
 /// Every migration in order; index + 1 is the schema version it produces. Never edit one that has shipped.
-const MIGRATIONS: &[&str] =
-    &[sql::SCHEMA_V1, sql::SCHEMA_V2, sql::SCHEMA_V3, sql::SCHEMA_V4, sql::SCHEMA_V5, sql::SCHEMA_V6];
+const MIGRATIONS: &[&str] = &[
+    sql::SCHEMA_V1,
+    sql::SCHEMA_V2,
+    sql::SCHEMA_V3,
+    sql::SCHEMA_V4,
+    sql::SCHEMA_V5,
+    sql::SCHEMA_V6,
+    sql::SCHEMA_V7,
+];
 
 /// The schema version this build writes.
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

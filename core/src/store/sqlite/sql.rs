@@ -30,15 +30,21 @@ CREATE TABLE user_activity (
 CREATE INDEX user_activity_last_seen ON user_activity (last_seen_at);
 ";
 
-/// ?1 id, ?2 user, ?3 type, ?4 exam JSON, ?5 item count, ?6 created (= generated), ?7 expiry, ?8 job id (or
-/// NULL), ?9 requests, ?10 input tokens, ?11 output tokens, ?12 cache writes, ?13 cache reads, ?14 cost, ?15 batch,
-/// ?16 requested at.
+/// ?1 id, ?2 user, ?3 type, ?4 item count, ?5 created (= generated), ?6 expiry, ?7 job id (or NULL),
+/// ?8 requests, ?9 input tokens, ?10 output tokens, ?11 cache writes, ?12 cache reads, ?13 cost, ?14 batch,
+/// ?15 requested at. The items go to `exam_payloads` ([`INSERT_PAYLOAD`]).
 pub(crate) const INSERT_EXAM: &str = "
 INSERT INTO pre_generated_exams
-    (id, user_id, exam_type, questions, question_count, generated_at, created_at, expires_at, job_id,
+    (id, user_id, exam_type, question_count, generated_at, created_at, expires_at, job_id,
      gen_requests, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost_usd, batch,
      requested_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+/// ?1 exam id, ?2 exam JSON.
+pub(crate) const INSERT_PAYLOAD: &str = "INSERT INTO exam_payloads (exam_id, questions) VALUES (?1, ?2)";
+
+/// ?1 exam id.
+pub(crate) const PAYLOAD: &str = "SELECT questions FROM exam_payloads WHERE exam_id = ?1";
 
 /// One statement picks and marks the newest servable exam; run inside an immediate transaction.
 /// ?1 user, ?2 type, ?3 now.
@@ -50,7 +56,7 @@ WHERE rowid = (
     ORDER BY created_at DESC, rowid DESC
     LIMIT 1
 )
-RETURNING id, questions, created_at, expires_at";
+RETURNING id, created_at, expires_at";
 
 /// ?1 user, ?2 type, ?3 stock cut-off.
 pub(crate) const STOCK: &str = "
@@ -372,4 +378,15 @@ DROP INDEX pge_used_at;
 CREATE INDEX pge_used_at ON pre_generated_exams (used_at) WHERE used = 1;
 DROP INDEX pge_unused_by_user;
 CREATE INDEX pge_unused_by_user ON pre_generated_exams (user_id, exam_type, created_at, expires_at) WHERE used = 0;
+";
+
+/// Schema version 7: the exam JSON moves to its own table, so marking an exam used rewrites a small row instead of
+/// its 300 KB payload (which filled the WAL and made checkpoints the claim's tail latency).
+pub(crate) const SCHEMA_V7: &str = "
+CREATE TABLE exam_payloads (
+    exam_id   TEXT PRIMARY KEY NOT NULL REFERENCES pre_generated_exams (id) ON DELETE CASCADE,
+    questions TEXT NOT NULL
+);
+INSERT INTO exam_payloads (exam_id, questions) SELECT id, questions FROM pre_generated_exams;
+ALTER TABLE pre_generated_exams DROP COLUMN questions;
 ";
