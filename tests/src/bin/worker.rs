@@ -34,10 +34,11 @@ impl JobHandler for Mode {
 
 /// The queue options both processes share: a one-second lease renewed every 200 ms.
 fn crash_test_options() -> QueueOptions {
-    let mut o = QueueOptions::default();
-    o.lease_duration = TimeDelta::seconds(1);
-    o.heartbeat_interval = TimeDelta::milliseconds(200);
-    o
+    QueueOptions {
+        lease_duration: TimeDelta::seconds(1),
+        heartbeat_interval: TimeDelta::milliseconds(200),
+        ..QueueOptions::default()
+    }
 }
 
 #[tokio::main]
@@ -58,11 +59,11 @@ async fn main() {
     let id = JobId(job_id.clone());
     // Bounded: exits non-zero if the job never succeeds.
     for _ in 0..600 {
-        if let Some(job) = store.get_job(&id).await.expect("get job") {
-            if job.state == JobState::Succeeded {
-                pool.shutdown(Duration::from_secs(1)).await;
-                return;
-            }
+        if let Some(job) = store.get_job(&id).await.expect("get job")
+            && job.state == JobState::Succeeded
+        {
+            pool.shutdown(Duration::from_secs(1)).await;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
