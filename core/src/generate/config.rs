@@ -7,7 +7,9 @@ use crate::exam::{ExamSpec, ExamType};
 /// The model the old system used, and our default for both exam types.
 pub const DEFAULT_MODEL: &str = "claude-haiku-4-5";
 
-/// Generation settings. Defaults keep each response near 7,000 output tokens, a tenth of Haiku 4.5's limit.
+/// Generation settings. The defaults give a 10-item request a budget of 4,800 output tokens: about 1.5x what the
+/// items take, and under a tenth of Haiku 4.5's 64,000 limit. The budget is what the API counts against the
+/// output-token rate limit while a request runs, so a tight one keeps throughput near the limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct GeneratorConfig {
@@ -37,8 +39,8 @@ impl Default for GeneratorConfig {
             diagnostic_model: DEFAULT_MODEL.into(),
             practice_model: DEFAULT_MODEL.into(),
             items_per_chunk: 10,
-            max_tokens_per_item: 650,
-            max_tokens_margin: 400,
+            max_tokens_per_item: 450,
+            max_tokens_margin: 300,
             max_repair_rounds: 3,
             concurrency: 8,
             diagnostic_spec: ExamSpec::diagnostic(),
