@@ -137,8 +137,8 @@ async fn the_key_never_shows_in_debug_or_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limiter_holds_requests_back_before_the_server_refuses_them() {
     use pregen_core::simulator::RateLimits;
-    // 120 requests a minute, time x10: a full bucket of 120, then 20 requests a real second; 200 requests at once
-    // drain the bucket and must then be paced (about 4 s), or meet 429s.
+    // 120 requests a minute, time x10: a full bucket of 120, then 20 requests a real second. 20 callers sending 10
+    // requests each (as a generator's chunks do) drain the bucket and must then be paced (about 4 s), or meet 429s.
     let limits = RateLimits {
         requests_per_minute: Some(120),
         input_tokens_per_minute: None,
@@ -148,15 +148,21 @@ async fn the_limiter_holds_requests_back_before_the_server_refuses_them() {
         .await
         .unwrap();
     let c = client(&sim, DEFAULT_API_KEY);
-    let tasks: Vec<_> = (0..200)
+    let tasks: Vec<_> = (0..20)
         .map(|_| {
             let c = c.clone();
-            tokio::spawn(async move { c.create_message(&hello()).await.is_ok() })
+            tokio::spawn(async move {
+                let mut ok = 0;
+                for _ in 0..10 {
+                    ok += usize::from(c.create_message(&hello()).await.is_ok());
+                }
+                ok
+            })
         })
         .collect();
     let mut ok = 0;
     for t in tasks {
-        ok += usize::from(t.await.unwrap());
+        ok += t.await.unwrap();
     }
     let log = message_requests(&sim);
     let refused = log.iter().filter(|r| r.status == Some(429)).count();

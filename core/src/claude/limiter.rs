@@ -68,6 +68,13 @@ impl Bucket {
         Some((self.remaining + self.rate * elapsed).min(limit) - self.reserved as f64)
     }
 
+    /// The server's count at `now` as this bucket models it, before reservations.
+    fn estimated_remaining(&self, now: DateTime<Utc>) -> f64 {
+        let elapsed = self.observed_at.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+        let limit = self.limit.unwrap_or(0) as f64;
+        (self.remaining + self.rate * elapsed).min(limit)
+    }
+
     fn shortfall(&self, need: u64, now: DateTime<Utc>) -> Option<Shortfall> {
         let available = self.available(now)?;
         let limit = self.limit? as f64;
@@ -94,6 +101,15 @@ impl Bucket {
         };
         let remaining = remaining.clamp(0.0, limit as f64);
         let reset = get("reset").and_then(|v| DateTime::parse_from_rfc3339(&v).ok()).map(|t| t.to_utc());
+        // Responses of concurrent requests arrive out of order. A continuously refilled bucket's "full again at"
+        // instant never moves back, so an earlier reset is an older state: ignore it. Within the same second
+        // (resets are whole seconds) the lower count is the newer state.
+        if let (Some(prev), Some(new), Some(known)) = (self.reset, reset, self.limit)
+            && known == limit
+            && (new < prev || (new == prev && remaining > self.estimated_remaining(now)))
+        {
+            return;
+        }
         let per_minute = limit as f64 / 60.0;
         let until_reset = reset.map_or(0.0, |r| (r - now).num_milliseconds() as f64 / 1000.0);
         self.rate = if until_reset > 0.0 && remaining < limit as f64 {

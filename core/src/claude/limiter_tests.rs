@@ -226,3 +226,17 @@ async fn disabled_limiter_admits_everything() {
     drop(b);
     assert!(limiter.snapshot().is_none());
 }
+
+#[test]
+fn a_stale_answer_arriving_late_does_not_raise_the_count() {
+    let mut l = primed(&[("requests", 100, 100)]);
+    let newer = with_reset(limits(&[("requests", 100, 40)]), "requests", t0() + secs(36.0));
+    let older = with_reset(limits(&[("requests", 100, 70)]), "requests", t0() + secs(18.0));
+    let same_second = with_reset(limits(&[("requests", 100, 60)]), "requests", t0() + secs(36.0));
+    for headers in [newer, older, same_second] {
+        let r = go(l.try_acquire(cost(0, 0), t0()));
+        l.observe(r, 200, &headers, t0());
+    }
+    let available = l.snapshot(t0()).requests.available.unwrap();
+    assert!((available - 40.0).abs() < 0.5, "the newest state (40 left) stands, got {available}");
+}
