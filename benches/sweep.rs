@@ -81,7 +81,7 @@ fn main() {
         let summary = service.store().generation_summary().await.expect("summary");
         let exams = report.completed;
         let simulated_minutes = (wall.as_secs_f64() * TIME_FACTOR) / 60.0;
-        let tokens_per_exam = summary.output_tokens as f64 / exams.max(1) as f64;
+        let tokens_per_exam = summary.tokens.output_tokens as f64 / exams.max(1) as f64;
         let allowed_per_minute = OTPM as f64 / tokens_per_exam;
         let achieved_per_minute = exams as f64 / simulated_minutes;
         let log = sim.log();

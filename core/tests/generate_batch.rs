@@ -56,7 +56,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
             generator.collect_batches(&store, &policy, &options, Utc::now())
         );
         let (a, b) = (a.unwrap(), b.unwrap());
-        assert!(a.checked + b.checked <= 1, "a batch is checked by one collector at a time");
+        assert!(a.collected + b.collected <= 1, "a batch is collected by one collector only");
         collected += a.collected + b.collected;
         if collected > 0 {
             assert_eq!(a.exams + b.exams, 3);

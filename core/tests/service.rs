@@ -58,7 +58,7 @@ async fn trigger_then_work_then_get_serves_a_valid_exam_once() {
     assert_eq!(a.get_hit_rate, Some(0.5));
     assert_eq!(a.generation_success_rate, Some(1.0));
     assert_eq!(a.mean_trigger_to_ready_ms, Some(0.0), "the test clock did not move while generating");
-    assert!(a.generation.cost_usd > 0.0 && a.generation.output_tokens > 0);
+    assert!(a.generation.tokens.cost_usd > 0.0 && a.generation.tokens.output_tokens > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use crate::claude::UsageTotals;
 use crate::clock::Clock;
 use crate::policy::Policy;
 use crate::queue::Job;
-use crate::store::{ExamStore, GenerationStats, NewExam, UserId};
+use crate::store::{ExamStore, GenerationStats, NewExam, TokenTotals, UserId};
 use crate::worker::{HandlerError, HandlerOutput, JobContext, JobHandler};
 
 /// Generates the exam a job asks for.
@@ -53,12 +53,14 @@ pub(crate) fn seed_for(job: &Job) -> u64 {
 /// The generation figures stored with an exam.
 pub(crate) fn stats_from(usage: &UsageTotals, batch: bool, job: &Job) -> GenerationStats {
     GenerationStats {
-        requests: usage.requests,
-        input_tokens: usage.input_tokens,
-        output_tokens: usage.output_tokens,
-        cache_write_tokens: usage.cache_creation_input_tokens,
-        cache_read_tokens: usage.cache_read_input_tokens,
-        cost_usd: usage.cost.total_usd,
+        tokens: TokenTotals {
+            requests: usage.requests,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cache_write_tokens: usage.cache_creation_input_tokens,
+            cache_read_tokens: usage.cache_read_input_tokens,
+            cost_usd: usage.cost.total_usd,
+        },
         batch,
         requested_at: Some(job.created_at),
     }

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 pub use error::StoreError;
 pub use types::{
     AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, GenerationStats, GenerationSummary,
-    MAX_USER_ID_CHARS, MissingExams, NewExam, TypeStock, UserExamStats, UserId, UserStatsSummary, iso,
+    MAX_USER_ID_CHARS, MissingExams, NewExam, TokenTotals, TypeStock, UserExamStats, UserId, UserStatsSummary,
+    iso,
 };
 
 use crate::exam::ExamType;

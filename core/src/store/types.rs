@@ -60,11 +60,11 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// What it took to generate one exam: stored with it and summed by analytics.
+/// Requests, tokens and cost of API use: per exam as stored, and summed over exams by analytics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GenerationStats {
-    /// API requests made for it (batch requests included).
+pub struct TokenTotals {
+    /// API requests (batch requests included).
     pub requests: u64,
     /// Uncached input tokens.
     pub input_tokens: u64,
@@ -76,6 +76,15 @@ pub struct GenerationStats {
     pub cache_read_tokens: u64,
     /// What the requests cost, in USD (batch discount applied).
     pub cost_usd: f64,
+}
+
+/// What it took to generate one exam: stored with it and summed by analytics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerationStats {
+    /// Requests, tokens and cost.
+    #[serde(flatten)]
+    pub tokens: TokenTotals,
     /// Whether its first round went through the Batches API.
     pub batch: bool,
     /// When its generation was asked for (the job's enqueue time), for the trigger-to-ready figure.
@@ -381,18 +390,9 @@ mod tests {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GenerationSummary {
-    /// API requests behind the stored exams.
-    pub requests: u64,
-    /// Uncached input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Cache write tokens.
-    pub cache_write_tokens: u64,
-    /// Cache read tokens.
-    pub cache_read_tokens: u64,
-    /// Cost in USD.
-    pub cost_usd: f64,
+    /// Requests, tokens and cost behind the stored exams.
+    #[serde(flatten)]
+    pub tokens: TokenTotals,
     /// Stored exams whose first round went through the Batches API.
     pub batch_exams: u64,
     /// Mean milliseconds from the trigger (job enqueued) to the exam stored, over exams that know both.

@@ -113,7 +113,10 @@ impl Runner {
         let mut beat = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
         let stop_at = stop_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
         let outcome = loop {
+            // Biased, in this order: a finished handler wins over its deadline, and the deadline over a heartbeat
+            // (which the store refuses once the deadline has passed).
             tokio::select! {
+                biased;
                 joined = &mut task => break match joined {
                     Ok(Ok(output)) => Ok(output),
                     Ok(Err(failure)) => Err(failure.into_outcome()),
@@ -141,6 +144,11 @@ impl Runner {
                 _ = beat.tick() => {
                     match self.store.heartbeat_job(&current, self.clock.now(), &self.options).await {
                         Ok(renewed) => current = renewed,
+                        Err(StoreError::LeaseLost(_)) if Instant::now() >= deadline => {
+                            task.abort();
+                            tracing::warn!("[BGJob] {} timed out on attempt {}", current.id, current.attempt);
+                            break Err(Outcome::TimedOut);
+                        }
                         Err(StoreError::LeaseLost(why)) => {
                             task.abort();
                             tracing::warn!("[BGJob] {} lost its lease, stopping: {why}", current.id);

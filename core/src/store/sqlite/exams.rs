@@ -9,7 +9,7 @@ use crate::exam::{Exam, ExamType};
 use crate::policy::Policy;
 use crate::store::{
     AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, ExamStore, GenerationSummary, MissingExams,
-    NewExam, StoreError, TypeStock, UserExamStats, UserId, iso,
+    NewExam, StoreError, TokenTotals, TypeStock, UserExamStats, UserId, iso,
 };
 
 fn count(n: i64) -> u64 {
@@ -28,7 +28,7 @@ pub(super) fn insert_row(
     json: &str,
     job_id: Option<&str>,
 ) -> Result<(), StoreError> {
-    let g = &exam.generation;
+    let (g, t) = (&exam.generation, &exam.generation.tokens);
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     conn.prepare_cached(sql::INSERT_EXAM)
         .and_then(|mut st| {
@@ -40,12 +40,12 @@ pub(super) fn insert_row(
                 to_ms(exam.created_at),
                 to_ms(exam.expires_at),
                 job_id,
-                count(g.requests),
-                count(g.input_tokens),
-                count(g.output_tokens),
-                count(g.cache_write_tokens),
-                count(g.cache_read_tokens),
-                g.cost_usd,
+                count(t.requests),
+                count(t.input_tokens),
+                count(t.output_tokens),
+                count(t.cache_write_tokens),
+                count(t.cache_read_tokens),
+                t.cost_usd,
                 g.batch,
                 g.requested_at.map(to_ms),
             ])
@@ -316,12 +316,14 @@ impl SqliteStore {
                 .and_then(|mut st| {
                     st.query_row([], |r| {
                         Ok(GenerationSummary {
-                            requests: count(r.get(0)?),
-                            input_tokens: count(r.get(1)?),
-                            output_tokens: count(r.get(2)?),
-                            cache_write_tokens: count(r.get(3)?),
-                            cache_read_tokens: count(r.get(4)?),
-                            cost_usd: r.get(5)?,
+                            tokens: TokenTotals {
+                                requests: count(r.get(0)?),
+                                input_tokens: count(r.get(1)?),
+                                output_tokens: count(r.get(2)?),
+                                cache_write_tokens: count(r.get(3)?),
+                                cache_read_tokens: count(r.get(4)?),
+                                cost_usd: r.get(5)?,
+                            },
                             batch_exams: count(r.get(6)?),
                             mean_trigger_to_ready_ms: r.get(7)?,
                             ..GenerationSummary::default()
