@@ -155,6 +155,15 @@ async fn a_proxy_413_and_a_redirect_are_not_retried() {
 }
 
 #[tokio::test]
+async fn a_403_is_not_retried() {
+    let denied = response("403 Forbidden", &["request-id: req_403"], &error_body("permission_error"));
+    let (url, server) = canned(vec![denied]);
+    let e = client(&url).create_message(&request()).await.unwrap_err();
+    assert_eq!(server.join().unwrap().len(), 1);
+    assert_eq!((e.code(), e.request_id(), e.is_retryable()), ("claude.permission", Some("req_403"), false));
+}
+
+#[tokio::test]
 async fn a_malformed_success_is_a_decode_error_and_not_retried() {
     let (url, server) = canned(vec![response("200 OK", &["request-id: req_bad"], "{\"id\": \"msg_")]);
     let c = client(&url);
