@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use pregen_core::policy::Policy;
-use pregen_core::queue::Retention;
 use pregen_core::store::{DEFAULT_CLEANUP_BATCH, ExamStore, JobStore};
 use serde_json::json;
 
@@ -20,8 +18,9 @@ pub(crate) struct Args {
 pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
     let ctx = Context::open(db, Claude::FromEnv, pregen_core::config::PreGenConfig::from_env()).await?;
     let now = chrono::Utc::now();
-    let exams = ctx.store.cleanup(now, &Policy::default(), args.batch).await?;
-    let jobs = ctx.store.cleanup_jobs(now, &Retention::default(), args.batch).await?;
+    let config = ctx.service.config();
+    let exams = ctx.store.cleanup(now, &config.policy, args.batch).await?;
+    let jobs = ctx.store.cleanup_jobs(now, &config.queue.retention, args.batch).await?;
     tracing::info!("[Cron] cleanup deleted {} exams and {jobs} jobs in {} batches", exams.total(), exams.batches);
     ctx.close().await;
     Ok(Outcome::ok(json!({"success": true, "deleted": exams.total(), "cleanup": exams, "jobsDeleted": jobs})))
