@@ -66,7 +66,9 @@ impl Context {
     /// Shuts down what the context started.
     pub(crate) async fn close(self) {
         if let Some(sim) = self.simulator {
-            let _ = sim.shutdown().await;
+            if let Err(e) = sim.shutdown().await {
+                tracing::warn!("the simulator did not shut down cleanly: {e}");
+            }
         }
     }
 }

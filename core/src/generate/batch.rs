@@ -154,7 +154,9 @@ impl Generator {
             Ok(batch) => batch,
             Err(e) => {
                 for job in &sent_jobs {
-                    let _ = store.release_job(job, now).await;
+                    if let Err(released) = store.release_job(job, now).await {
+                        tracing::warn!("[Cron] job {} stays held until its lease expires: {released}", job.id);
+                    }
                 }
                 return Err(GenerateError::Api(e));
             }
