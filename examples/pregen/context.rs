@@ -65,10 +65,10 @@ impl Context {
 
     /// Shuts down what the context started.
     pub(crate) async fn close(self) {
-        if let Some(sim) = self.simulator {
-            if let Err(e) = sim.shutdown().await {
-                tracing::warn!("the simulator did not shut down cleanly: {e}");
-            }
+        if let Some(sim) = self.simulator
+            && let Err(e) = sim.shutdown().await
+        {
+            tracing::warn!("the simulator did not shut down cleanly: {e}");
         }
     }
 }
