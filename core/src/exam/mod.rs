@@ -15,4 +15,7 @@ pub use model::{DomainField, Exam, ExamType, Question, UnknownExamType};
 pub use shuffle::shuffle_options;
 pub use spec::{Allocation, ExamSpec, ItemSlot, SpecError};
 pub use synthetic::{synthetic_exam, synthetic_question};
-pub use validate::{Problem, ProblemCode, ValidationReport, stem_key, validate_exam, validate_item};
+pub use validate::{
+    Problem, ProblemCode, ValidationReport, key_is_strictly_longest, length_cue_limit, stem_key, validate_exam,
+    validate_item,
+};

@@ -17,7 +17,7 @@ pub fn synthetic_question(id: u32, slot: ItemSlot, salt: u64) -> Question {
         question: format!("[simulated] Item {tag}: which statement about {} is best supported?", kn.topic()),
         options: vec![
             format!("The best-supported statement on {} ({tag})", kn.topic()),
-            format!("A common misconception about {} ({tag})", kn.topic()),
+            format!("A widely held misconception about {} ({tag})", kn.topic()),
             format!("An overgeneralisation from a single study ({tag})"),
             format!("A claim that confuses correlation with causation ({tag})"),
         ],

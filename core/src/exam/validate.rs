@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::blueprint::{Domain, Kn};
 use super::model::{DomainField, Exam, Question};
 use super::spec::ExamSpec;
+use length::longest_key_count;
+pub use length::{key_is_strictly_longest, length_cue_limit};
 use text::{is_banned_option, normalise_words, same_option};
 
 /// Options an item must have.
@@ -62,11 +64,13 @@ pub enum ProblemCode {
     ScoredCount,
     /// In an exam of 40 or more items, a position holds more than 35% or fewer than 15% of the keys.
     AnswerPositionImbalance,
+    /// The key is the strictly longest option in more items than chance allows (see [`length_cue_limit`]).
+    AnswerLengthCue,
 }
 
 impl ProblemCode {
     /// Every code, in order.
-    pub const ALL: [ProblemCode; 19] = [
+    pub const ALL: [ProblemCode; 20] = [
         ProblemCode::OptionCount,
         ProblemCode::OptionEmpty,
         ProblemCode::OptionDuplicate,
@@ -86,6 +90,7 @@ impl ProblemCode {
         ProblemCode::KnCount,
         ProblemCode::ScoredCount,
         ProblemCode::AnswerPositionImbalance,
+        ProblemCode::AnswerLengthCue,
     ];
 
     /// The stable snake_case code, e.g. `"answer_position_imbalance"`; the same string serde writes.
@@ -110,6 +115,7 @@ impl ProblemCode {
             ProblemCode::KnCount => "kn_count",
             ProblemCode::ScoredCount => "scored_count",
             ProblemCode::AnswerPositionImbalance => "answer_position_imbalance",
+            ProblemCode::AnswerLengthCue => "answer_length_cue",
         }
     }
 }
@@ -189,7 +195,7 @@ pub fn validate_item(q: &Question) -> Vec<Problem> {
 
 /// Checks a whole exam against its spec: every item rule on every item, then duplicate stems, the id sequence,
 /// the item count (a short exam is `incomplete` and the other rules are still reported), the per-domain, per-KN
-/// and scored counts, and the spread of key positions.
+/// and scored counts, the spread of key positions, and the answer-length cue.
 pub fn validate_exam(exam: &Exam, spec: &ExamSpec) -> ValidationReport {
     let mut problems = Vec::new();
     for q in &exam.questions {
@@ -200,6 +206,7 @@ pub fn validate_exam(exam: &Exam, spec: &ExamSpec) -> ValidationReport {
     check_size(exam, spec, &mut problems);
     check_counts(exam, spec, &mut problems);
     check_positions(exam, &mut problems);
+    check_length_cue(exam, &mut problems);
     ValidationReport { problems }
 }
 
@@ -398,6 +405,18 @@ fn check_positions(exam: &Exam, out: &mut Vec<Problem>) {
     }
 }
 
+fn check_length_cue(exam: &Exam, out: &mut Vec<Problem>) {
+    let n = exam.questions.len();
+    let (count, limit) = (longest_key_count(&exam.questions), length_cue_limit(n));
+    if count > limit {
+        let percent = (count * 100 + n / 2) / n;
+        let message = format!(
+            "the key is the strictly longest option in {count} of {n} items ({percent}%); at most {limit} is chance"
+        );
+        out.push(Problem::exam(ProblemCode::AnswerLengthCue, message));
+    }
+}
+
 /// The KN of a `knId` written exactly `KN<n>` (the form the front-end stores); `kn33` or `KN033` do not count.
 fn strict_kn(text: &str) -> Option<Kn> {
     let digits = text.strip_prefix("KN")?;
@@ -427,6 +446,7 @@ fn preview(text: &str) -> String {
     }
 }
 
+mod length;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
