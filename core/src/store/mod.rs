@@ -2,6 +2,8 @@
 //! semantics: an atomic claim, set-based planning, bounded cleanup and aggregate analytics (see DESIGN.md).
 
 mod error;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod types;
