@@ -58,7 +58,14 @@ impl TestDb {
             SEQ.fetch_add(1, Ordering::Relaxed),
             rand::random::<u32>()
         );
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await.expect("create the test database");
+        // A linguistic collation by default, as hosted Postgres has (en_US), so byte-order rules are exercised.
+        let icu = format!(
+            "CREATE DATABASE \"{name}\" LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0"
+        );
+        if let Err(e) = admin.batch_execute(&icu).await {
+            eprintln!("no ICU collation on the test server ({e}); using the server's default");
+            admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await.expect("create the test database");
+        }
         let url = with_database(&admin_url(), &name);
         Self { name, url }
     }
