@@ -38,10 +38,8 @@ pub async fn claim_takes_the_newest_unused_unexpired_exam_once(b: &impl Backend)
 /// Exams stored at the same instant are claimed newest-stored first, as SQLite's rowid orders them.
 pub async fn exams_stored_at_one_instant_are_claimed_last_stored_first(b: &impl Backend) {
     let store = b.open().await;
-    let ids = store
-        .insert_exams((0..5).map(|i| new_exam("u1", ExamType::Practice, t0(), i)).collect())
-        .await
-        .unwrap();
+    let ids =
+        store.insert_exams((0..5).map(|i| new_exam("u1", ExamType::Practice, t0(), i)).collect()).await.unwrap();
     let mut claimed = Vec::new();
     while let Some(exam) = store.claim_exam(&user("u1"), ExamType::Practice, t0()).await.unwrap() {
         claimed.push(exam.id);
@@ -153,7 +151,9 @@ pub async fn planning_returns_exactly_the_pairs_below_target(b: &impl Backend) {
 
     let planned = store.plan_missing(now, &policy).await.unwrap();
     let mut sorted = planned.clone();
-    sorted.sort_by(|a, b| (a.user_id.as_str().as_bytes(), a.exam_type).cmp(&(b.user_id.as_str().as_bytes(), b.exam_type)));
+    sorted.sort_by(|a, b| {
+        (a.user_id.as_str().as_bytes(), a.exam_type).cmp(&(b.user_id.as_str().as_bytes(), b.exam_type))
+    });
     assert_eq!(planned, sorted, "ordered by user id bytes, then type");
     assert!(expected.len() > 100, "the population exercises many pairs");
     assert_eq!(planned.into_iter().collect::<BTreeSet<_>>(), expected);
@@ -308,7 +308,10 @@ pub async fn generation_figures_and_get_outcomes_add_up(b: &impl Backend) {
             requested_at: requested_ms.map(|ms| t0() - TimeDelta::milliseconds(ms)),
         })
     };
-    store.insert_exams(vec![with(1, true, Some(1_000)), with(2, false, Some(3_000)), with(3, false, None)]).await.unwrap();
+    store
+        .insert_exams(vec![with(1, true, Some(1_000)), with(2, false, Some(3_000)), with(3, false, None)])
+        .await
+        .unwrap();
     for served in [true, true, false, true] {
         store.record_get_outcome(served).await.unwrap();
     }

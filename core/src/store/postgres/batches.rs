@@ -10,9 +10,9 @@ use crate::store::{BatchRecord, BatchStore, StoreError};
 impl BatchStore for PgStore {
     async fn record_batch(&self, batch: &BatchRecord) -> Result<(), StoreError> {
         let requests = i32::try_from(batch.request_count).unwrap_or(i32::MAX);
-        let client = self.client().await?;
+        let client = self.conn().await?;
         execute(
-            &**client,
+            &client,
             &sql::INSERT_BATCH,
             &[&batch.id, &batch.holder, &batch.plan, &requests, &at(batch.submitted_at)],
         )
@@ -26,8 +26,8 @@ impl BatchStore for PgStore {
         now: DateTime<Utc>,
         hold_until: DateTime<Utc>,
     ) -> Result<Vec<BatchRecord>, StoreError> {
-        let client = self.client().await?;
-        let rows = query(&**client, &sql::CLAIM_OPEN_BATCHES, &[&collector, &at(now), &at(hold_until)]).await?;
+        let client = self.conn().await?;
+        let rows = query(&client, &sql::CLAIM_OPEN_BATCHES, &[&collector, &at(now), &at(hold_until)]).await?;
         rows.iter()
             .map(|r| {
                 Ok(BatchRecord {
@@ -48,8 +48,8 @@ impl BatchStore for PgStore {
         collected: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let changed = execute(&**client, &sql::RELEASE_BATCH, &[&id, &collector, &collected, &at(now)]).await?;
+        let client = self.conn().await?;
+        let changed = execute(&client, &sql::RELEASE_BATCH, &[&id, &collector, &collected, &at(now)]).await?;
         if changed == 1 {
             Ok(())
         } else {
@@ -58,7 +58,7 @@ impl BatchStore for PgStore {
     }
 
     async fn count_open_batches(&self) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        count(&query_one(&**client, &sql::COUNT_OPEN_BATCHES, &[]).await?, 0)
+        let client = self.conn().await?;
+        count(&query_one(&client, &sql::COUNT_OPEN_BATCHES, &[]).await?, 0)
     }
 }

@@ -2,10 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
-use super::{PgStore, at, count, execute, get, query, query_one, query_opt, sql};
+use super::{Db, PgStore, at, count, execute, get, query, query_one, query_opt, sql};
 use crate::exam::{Exam, ExamType};
 use crate::policy::Policy;
 use crate::store::{
@@ -27,7 +26,7 @@ fn big(n: u64) -> i64 {
 /// Stores `exams` (each with the job that made it, if any) in one statement, all or none, and returns their ids
 /// in order.
 pub(super) async fn insert_rows(
-    client: &impl GenericClient,
+    client: &impl Db,
     exams: &[(NewExam, Option<Uuid>)],
 ) -> Result<Vec<String>, StoreError> {
     let ids: Vec<Uuid> = exams.iter().map(|_| Uuid::new_v4()).collect();
@@ -93,7 +92,7 @@ impl ExamStore for PgStore {
             return Ok(Vec::new());
         }
         let rows: Vec<(NewExam, Option<Uuid>)> = exams.into_iter().map(|e| (e, None)).collect();
-        insert_rows(&**self.client().await?, &rows).await
+        insert_rows(&self.conn().await?, &rows).await
     }
 
     async fn claim_exam(
@@ -103,8 +102,8 @@ impl ExamStore for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Option<ClaimedExam>, StoreError> {
         let now = at(now);
-        let client = self.client().await?;
-        let Some(row) = query_opt(&**client, &sql::CLAIM_EXAM, &[&user.as_str(), &exam_type.as_str(), &now]).await?
+        let client = self.conn().await?;
+        let Some(row) = query_opt(&client, &sql::CLAIM_EXAM, &[&user.as_str(), &exam_type.as_str(), &now]).await?
         else {
             return Ok(None);
         };
@@ -131,16 +130,16 @@ impl ExamStore for PgStore {
         policy: &Policy,
     ) -> Result<u32, StoreError> {
         let cutoff = at(policy.stock_cutoff(now));
-        let client = self.client().await?;
-        let row = query_one(&**client, &sql::STOCK, &[&user.as_str(), &exam_type.as_str(), &cutoff]).await?;
+        let client = self.conn().await?;
+        let row = query_one(&client, &sql::STOCK, &[&user.as_str(), &exam_type.as_str(), &cutoff]).await?;
         Ok(u32::try_from(count(&row, 0)?).unwrap_or(u32::MAX))
     }
 
     async fn plan_missing(&self, now: DateTime<Utc>, policy: &Policy) -> Result<Vec<MissingExams>, StoreError> {
         let (since, cutoff, target) =
             (at(policy.active_since(now)), at(policy.stock_cutoff(now)), i64::from(policy.stock_target));
-        let client = self.client().await?;
-        let rows = query(&**client, &sql::PLAN_MISSING, &[&since, &cutoff, &target]).await?;
+        let client = self.conn().await?;
+        let rows = query(&client, &sql::PLAN_MISSING, &[&since, &cutoff, &target]).await?;
         rows.iter()
             .map(|row| {
                 let user: String = get(row, 0)?;
@@ -158,13 +157,13 @@ impl ExamStore for PgStore {
             return Err(StoreError::invalid("batch", "must be at least 1"));
         }
         let mut report = CleanupReport::default();
-        let client = self.client().await?;
+        let client = self.conn().await?;
         for (statement, cutoff, expired) in [
             (&sql::DELETE_EXPIRED_BATCH, at(now), true),
             (&sql::DELETE_USED_BATCH, at(policy.used_delete_cutoff(now)), false),
         ] {
             loop {
-                let deleted = execute(&**client, statement, &[&cutoff, &i64::from(batch)]).await?;
+                let deleted = execute(&client, statement, &[&cutoff, &i64::from(batch)]).await?;
                 report.batches += 1;
                 if expired {
                     report.expired_deleted += deleted;
@@ -181,8 +180,8 @@ impl ExamStore for PgStore {
 
     async fn analytics(&self, now: DateTime<Utc>, policy: &Policy) -> Result<ExamAnalytics, StoreError> {
         let (day, since) = (at(now + TimeDelta::hours(24)), at(policy.active_since(now)));
-        let client = self.client().await?;
-        let row = query_one(&**client, &sql::ANALYTICS, &[&at(now), &day, &since]).await?;
+        let client = self.conn().await?;
+        let row = query_one(&client, &sql::ANALYTICS, &[&at(now), &day, &since]).await?;
         let counts = AnalyticsCounts {
             total: count(&row, 0)?,
             used: count(&row, 1)?,
@@ -199,14 +198,14 @@ impl ExamStore for PgStore {
     async fn record_get_outcome(&self, served: bool) -> Result<(), StoreError> {
         let name = if served { "get_served" } else { "get_missed" };
         let shard: i16 = rand::random_range(0..COUNTER_SHARDS);
-        let client = self.client().await?;
-        execute(&**client, &sql::BUMP_COUNTER, &[&name, &shard]).await?;
+        let client = self.conn().await?;
+        execute(&client, &sql::BUMP_COUNTER, &[&name, &shard]).await?;
         Ok(())
     }
 
     async fn generation_summary(&self) -> Result<GenerationSummary, StoreError> {
-        let client = self.client().await?;
-        let r = query_one(&**client, &sql::GENERATION_SUMMARY, &[]).await?;
+        let client = self.conn().await?;
+        let r = query_one(&client, &sql::GENERATION_SUMMARY, &[]).await?;
         Ok(GenerationSummary {
             tokens: TokenTotals {
                 requests: count(&r, 0)?,
@@ -232,18 +231,12 @@ impl ExamStore for PgStore {
         policy: &Policy,
     ) -> Result<UserExamStats, StoreError> {
         let (now_at, cutoff) = (at(now), at(policy.stock_cutoff(now)));
-        let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(super::db_error)?;
-        let rows = query(&*tx, &sql::USER_STOCK, &[&user.as_str(), &now_at, &cutoff]).await?;
+        let mut client = self.conn().await?;
+        let tx = client.snapshot().await?;
+        let rows = query(&tx, &sql::USER_STOCK, &[&user.as_str(), &now_at, &cutoff]).await?;
         let last_seen: Option<DateTime<Utc>> =
-            query_opt(&*tx, &sql::LAST_SEEN, &[&user.as_str()]).await?.map(|r| get(&r, 0)).transpose()?;
-        tx.commit().await.map_err(super::db_error)?;
+            query_opt(&tx, &sql::LAST_SEEN, &[&user.as_str()]).await?.map(|r| get(&r, 0)).transpose()?;
+        tx.commit().await?;
         let mut stats = UserExamStats {
             user_id: user.to_string(),
             diagnostic: TypeStock::default(),

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{PgStore, at, count, db_error, execute, get, query, query_opt, sql};
+use super::{Conn, Db, PgStore, at, count, execute, get, query, query_opt, sql};
 use crate::exam::ExamType;
 use crate::queue::{
     Decision, Job, JobError, JobId, JobKey, JobState, JobSummary, Lease, QueueOptions, QueueStatus, Retention,
@@ -87,11 +87,7 @@ fn claim_times(now: DateTime<Utc>, options: &QueueOptions) -> [DateTime<Utc>; 3]
 }
 
 /// Writes `decision` for the running `job`, fenced; `None` when the job is no longer held at that attempt.
-async fn write_decision(
-    client: &impl GenericClient,
-    job: &Job,
-    decision: &Decision,
-) -> Result<Option<Job>, StoreError> {
+async fn write_decision(client: &impl Db, job: &Job, decision: &Decision) -> Result<Option<Job>, StoreError> {
     let Some((id, holder, attempt)) = fence(job)? else { return Ok(None) };
     let error = decision.last_error.as_ref();
     let decided = at(decision.decided_at);
@@ -117,11 +113,7 @@ async fn write_decision(
 /// Settles running jobs nobody will report on: an expired lease is an abandoned attempt, a passed deadline a
 /// timed-out one; each goes to retry wait or dead by the same rules as a reported failure. A job another reaper
 /// settles first is left alone by the fence.
-async fn reap_overdue(
-    client: &impl GenericClient,
-    now: DateTime<Utc>,
-    options: &QueueOptions,
-) -> Result<usize, StoreError> {
+async fn reap_overdue(client: &impl Db, now: DateTime<Utc>, options: &QueueOptions) -> Result<usize, StoreError> {
     let overdue_jobs = read_jobs(&query(client, &sql::OVERDUE_JOBS, &[&at(now), &REAP_LIMIT]).await?)?;
     let mut reaped = 0;
     for job in overdue_jobs {
@@ -146,12 +138,12 @@ async fn reap_overdue(
 /// Enqueues `keys` in one transaction: one set-based insert of the keys no unfinished job holds, then one read
 /// of the jobs holding the others. A key whose holder finished in between is tried again.
 async fn enqueue_keys(
-    client: &mut tokio_postgres::Client,
+    client: &mut Conn,
     keys: &[JobKey],
     max_attempts: i32,
     now: DateTime<Utc>,
 ) -> Result<Vec<Enqueued>, StoreError> {
-    let tx = client.transaction().await.map_err(db_error)?;
+    let tx = client.transaction().await?;
     let mut found: HashMap<JobKey, (Job, bool)> = HashMap::new();
     for _ in 0..ENQUEUE_ROUNDS {
         // In key order, so two enqueues of overlapping keys wait on each other in one order and never deadlock.
@@ -173,7 +165,7 @@ async fn enqueue_keys(
             found.entry(job.key.clone()).or_insert((job, false));
         }
     }
-    tx.commit().await.map_err(db_error)?;
+    tx.commit().await?;
     let mut seen = std::collections::HashSet::new();
     keys.iter()
         .map(|key| {
@@ -213,7 +205,7 @@ impl JobStore for PgStore {
             return Ok(Vec::new());
         }
         let max_attempts = i32::try_from(options.retry.max_attempts).unwrap_or(i32::MAX);
-        let mut client = self.client().await?;
+        let mut client = self.conn().await?;
         enqueue_keys(&mut client, keys, max_attempts, now).await
     }
 
@@ -229,9 +221,9 @@ impl JobStore for PgStore {
         }
         let Some(id) = job_uuid(id) else { return Ok(None) };
         let [lease, diagnostic, practice] = claim_times(now, options);
-        let client = self.client().await?;
+        let client = self.conn().await?;
         let row =
-            query_opt(&**client, &sql::CLAIM_JOB_BY_ID, &[&holder, &at(now), &lease, &diagnostic, &practice, &id])
+            query_opt(&client, &sql::CLAIM_JOB_BY_ID, &[&holder, &at(now), &lease, &diagnostic, &practice, &id])
                 .await?;
         row.as_ref().map(read_job).transpose()
     }
@@ -246,11 +238,11 @@ impl JobStore for PgStore {
         if holder.is_empty() {
             return Err(StoreError::invalid("holder", "must not be empty"));
         }
-        let client = self.client().await?;
-        reap_overdue(&**client, now, options).await?;
+        let client = self.conn().await?;
+        reap_overdue(&client, now, options).await?;
         let [lease, diagnostic, practice] = claim_times(now, options);
         let rows = query(
-            &**client,
+            &client,
             &sql::CLAIM_JOBS,
             &[&holder, &at(now), &lease, &diagnostic, &practice, &i64::from(limit)],
         )
@@ -265,9 +257,9 @@ impl JobStore for PgStore {
         options: &QueueOptions,
     ) -> Result<Job, StoreError> {
         let Some((id, holder, attempt)) = fence(job)? else { return Err(lease_lost(job)) };
-        let client = self.client().await?;
+        let client = self.conn().await?;
         let row = query_opt(
-            &**client,
+            &client,
             &sql::HEARTBEAT_JOB,
             &[&id, &holder, &attempt, &at(now), &at(now + options.lease_duration)],
         )
@@ -276,8 +268,8 @@ impl JobStore for PgStore {
     }
 
     async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError> {
-        let client = self.client().await?;
-        write_decision(&**client, job, decision).await?.ok_or_else(|| lease_lost(job))
+        let client = self.conn().await?;
+        write_decision(&client, job, decision).await?.ok_or_else(|| lease_lost(job))
     }
 
     async fn complete_job_with_exam(
@@ -291,59 +283,53 @@ impl JobStore for PgStore {
         }
         let Some((job_id, _, _)) = fence(job)? else { return Err(lease_lost(job)) };
         let decision = Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        let done = write_decision(&*tx, job, &decision).await?.ok_or_else(|| lease_lost(job))?;
-        let mut ids = super::exams::insert_rows(&*tx, &[(exam, Some(job_id))]).await?;
-        tx.commit().await.map_err(db_error)?;
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await?;
+        let done = write_decision(&tx, job, &decision).await?.ok_or_else(|| lease_lost(job))?;
+        let mut ids = super::exams::insert_rows(&tx, &[(exam, Some(job_id))]).await?;
+        tx.commit().await?;
         let exam_id = ids.pop().ok_or_else(|| StoreError::Database("insert returned no id".into()))?;
         Ok((done, exam_id))
     }
 
     async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError> {
         let Some((id, holder, attempt)) = fence(job)? else { return Err(lease_lost(job)) };
-        let client = self.client().await?;
-        let row = query_opt(&**client, &sql::RELEASE_JOB, &[&id, &holder, &attempt, &at(now)]).await?;
+        let client = self.conn().await?;
+        let row = query_opt(&client, &sql::RELEASE_JOB, &[&id, &holder, &attempt, &at(now)]).await?;
         row.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))
     }
 
     async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
         let Some(id) = job_uuid(id) else { return Ok(None) };
-        let client = self.client().await?;
-        let row = query_opt(&**client, &sql::JOB_BY_ID, &[&id]).await?;
+        let client = self.conn().await?;
+        let row = query_opt(&client, &sql::JOB_BY_ID, &[&id]).await?;
         row.as_ref().map(read_job).transpose()
     }
 
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let client = self.client().await?;
-        let row = super::query_one(&**client, &sql::NEXT_DUE, &[]).await?;
+        let client = self.conn().await?;
+        let row = super::query_one(&client, &sql::NEXT_DUE, &[]).await?;
         get(&row, 0)
     }
 
     async fn queue_status(&self, now: DateTime<Utc>, limit: u32) -> Result<QueueStatus, StoreError> {
-        let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(db_error)?;
+        let mut client = self.conn().await?;
+        let tx = client.snapshot().await?;
         let mut counts = StateCounts::default();
-        for row in query(&*tx, &sql::COUNT_JOBS_BY_STATE, &[]).await? {
+        for row in query(&tx, &sql::COUNT_JOBS_BY_STATE, &[]).await? {
             let state: JobState = get::<&str>(&row, 0)?.parse().map_err(corrupt)?;
             counts.add(state, count(&row, 1)?);
         }
-        let oldest: Option<DateTime<Utc>> = get(&super::query_one(&*tx, &sql::OLDEST_DUE, &[&at(now)]).await?, 0)?;
-        let jobs = read_jobs(&query(&*tx, &sql::UNFINISHED_JOBS_PAGE, &[&i64::from(limit)]).await?)?;
-        tx.commit().await.map_err(db_error)?;
+        let oldest: Option<DateTime<Utc>> = get(&super::query_one(&tx, &sql::OLDEST_DUE, &[&at(now)]).await?, 0)?;
+        let jobs = read_jobs(&query(&tx, &sql::UNFINISHED_JOBS_PAGE, &[&i64::from(limit)]).await?)?;
+        tx.commit().await?;
         let summaries = jobs.iter().map(JobSummary::of).collect();
         Ok(QueueStatus::from_parts(counts, summaries, oldest, now))
     }
 
     async fn clear_queue(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        execute(&**client, &sql::CLEAR_QUEUE, &[&at(now)]).await
+        let client = self.conn().await?;
+        execute(&client, &sql::CLEAR_QUEUE, &[&at(now)]).await
     }
 
     async fn cleanup_jobs(
@@ -355,14 +341,14 @@ impl JobStore for PgStore {
         if batch == 0 {
             return Err(StoreError::invalid("batch", "must be at least 1"));
         }
-        let client = self.client().await?;
+        let client = self.conn().await?;
         let mut deleted = 0;
         for state in [JobState::Succeeded, JobState::Dead, JobState::Cancelled] {
             let Some(keep) = retention.keep_for(state) else { continue };
             let cutoff = at(now - keep);
             loop {
                 let n = execute(
-                    &**client,
+                    &client,
                     &sql::DELETE_FINISHED_JOBS_BATCH,
                     &[&state.as_str(), &cutoff, &i64::from(batch)],
                 )

@@ -2,9 +2,8 @@
 //! the Supabase CLI and for this backend; the applied versions are recorded in `pregen.schema_migrations`.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::Client;
 
-use super::{at, db_error, query, query_one, sql};
+use super::{Conn, at, get, query, query_one, sql};
 use crate::store::StoreError;
 
 /// One migration file: its version (the file name's timestamp), its name, and its SQL.
@@ -44,20 +43,21 @@ const LOCK_KEY: i64 = 0x7072_6567_656e;
 /// a transaction pooler allows): a second process waits, then finds everything applied. A version the Supabase
 /// CLI already applied counts as applied. A database with a version this build does not know is refused
 /// untouched. `now` stamps the record of each applied file.
-pub async fn migrate(client: &mut Client, now: DateTime<Utc>) -> Result<(), StoreError> {
-    let tx = client.transaction().await.map_err(db_error)?;
+pub(crate) async fn migrate(conn: &mut Conn, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let tx = conn.transaction().await?;
     query(&tx, &sql::MIGRATION_LOCK, &[&LOCK_KEY]).await?;
     tx.batch_execute(sql::BOOTSTRAP).await.map_err(|e| StoreError::Migration(format!("bootstrap: {e}")))?;
     let mut applied: Vec<String> =
-        query(&tx, &sql::APPLIED_VERSIONS, &[]).await?.iter().map(|r| r.get::<_, String>(0)).collect();
+        query(&tx, &sql::APPLIED_VERSIONS, &[]).await?.iter().map(|r| get(r, 0)).collect::<Result<_, _>>()?;
     if let Some(unknown) = applied.iter().find(|v| !MIGRATIONS.iter().any(|m| m.version == v.as_str())) {
         return Err(StoreError::Migration(format!(
             "the database has schema version {unknown}, which this build does not know (a newer build migrated it)"
         )));
     }
-    if query_one(&tx, &sql::SUPABASE_CLI_TABLE_EXISTS, &[]).await?.get::<_, bool>(0) {
-        let cli = query(&tx, &sql::SUPABASE_CLI_VERSIONS, &[]).await?;
-        applied.extend(cli.iter().map(|r| r.get::<_, String>(0)));
+    if get(&query_one(&tx, &sql::SUPABASE_CLI_TABLE_EXISTS, &[]).await?, 0)? {
+        for row in query(&tx, &sql::SUPABASE_CLI_VERSIONS, &[]).await? {
+            applied.push(get(&row, 0)?);
+        }
     }
     let now = at(now);
     for migration in MIGRATIONS.iter().filter(|m| !applied.iter().any(|v| v == m.version)) {
@@ -68,13 +68,5 @@ pub async fn migrate(client: &mut Client, now: DateTime<Utc>) -> Result<(), Stor
         query(&tx, &sql::RECORD_MIGRATION, &[&migration.version, &migration.name, &now]).await?;
         tracing::info!("[Pre-Gen] applied migration {}_{}", migration.version, migration.name);
     }
-    tx.commit().await.map_err(db_error)
-}
-
-/// The versions recorded in the database, oldest first.
-pub async fn applied_versions(client: &Client) -> Result<Vec<String>, StoreError> {
-    let mut versions: Vec<String> =
-        query(client, &sql::APPLIED_VERSIONS, &[]).await?.iter().map(|r| r.get::<_, String>(0)).collect();
-    versions.sort();
-    Ok(versions)
+    tx.commit().await
 }

@@ -40,6 +40,7 @@ pub use tokio_postgres;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -104,7 +105,8 @@ impl PgStore {
         }
         config.connect_timeout(options.connect_timeout);
         let target = describe(&config);
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(options.max_connections)
             .wait_timeout(Some(options.wait_timeout))
@@ -121,15 +123,20 @@ impl PgStore {
         Ok(store)
     }
 
-    /// Applies the migrations of `supabase/migrations/` this database lacks (see [`migrate::migrate`]).
+    /// Applies the migrations of `supabase/migrations/` this database lacks (see [`migrate`]).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        migrate::migrate(&mut client, Utc::now()).await
+        let mut conn = self.conn().await?;
+        migrate::migrate(&mut conn, Utc::now()).await
     }
 
     /// A pooled connection, for a caller's own queries (reports, fixtures, tests). The schema is `pregen`.
     pub async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(pool_error)
+    }
+
+    /// A pooled connection for one store call.
+    pub(crate) async fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(Conn { object: Some(self.client().await?), broken: AtomicBool::new(false) })
     }
 
     /// Host, port and database name, without user or password.
@@ -161,6 +168,10 @@ fn pool_error(e: PoolError) -> StoreError {
 /// Maps a Postgres error to the store's codes: contention is retryable with its own code, constraint violations
 /// are conflicts, a lost or refused connection is `store.unavailable`.
 pub fn db_error(e: tokio_postgres::Error) -> StoreError {
+    classify(&e)
+}
+
+fn classify(e: &tokio_postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         let text = format!("{} ({})", db.message(), db.code().code());
         let code = db.code();
@@ -190,18 +201,124 @@ pub fn db_error(e: tokio_postgres::Error) -> StoreError {
             StoreError::Database(text)
         };
     }
-    let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
-    if e.is_closed() || io {
-        StoreError::Unavailable(e.to_string())
-    } else {
-        StoreError::Database(e.to_string())
-    }
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || io { StoreError::Unavailable(e.to_string()) } else { StoreError::Database(e.to_string()) }
 }
 
 /// An instant as stored: rounded down to the millisecond, as SQLite keeps it, so both backends hand back the same
 /// values.
 pub(crate) fn at(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+/// A pooled connection lent to one store call. A statement that finds the connection lost marks it broken, and
+/// a broken connection is dropped instead of going back to the pool, so the next call does not meet it.
+pub(crate) struct Conn {
+    object: Option<Object>,
+    broken: AtomicBool,
+}
+
+impl Conn {
+    fn client(&self) -> &tokio_postgres::Client {
+        self.object.as_deref().map(|wrapper| &**wrapper).expect("a connection is held until drop")
+    }
+
+    /// Starts a read-write transaction (read committed).
+    pub(crate) async fn transaction(&mut self) -> Result<Tx<'_>, StoreError> {
+        self.start(false).await
+    }
+
+    /// Starts a read-only repeatable-read transaction: several reads that see one snapshot.
+    pub(crate) async fn snapshot(&mut self) -> Result<Tx<'_>, StoreError> {
+        self.start(true).await
+    }
+
+    async fn start(&mut self, snapshot: bool) -> Result<Tx<'_>, StoreError> {
+        let Conn { object, broken } = self;
+        let client: &mut tokio_postgres::Client = object.as_deref_mut().expect("a connection is held until drop");
+        let mut builder = client.build_transaction();
+        if snapshot {
+            builder = builder.isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true);
+        }
+        let started = builder.start().await.map_err(db_error);
+        let tx = settle(broken, started)?;
+        Ok(Tx { tx, broken })
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if *self.broken.get_mut() {
+            if let Some(object) = self.object.take() {
+                drop(Object::take(object));
+            }
+        }
+    }
+}
+
+/// A transaction on a [`Conn`]; dropped without [`Tx::commit`], it rolls back.
+pub(crate) struct Tx<'a> {
+    tx: tokio_postgres::Transaction<'a>,
+    broken: &'a AtomicBool,
+}
+
+impl Tx<'_> {
+    /// Commits.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        let committed = self.tx.commit().await.map_err(db_error);
+        settle(self.broken, committed)
+    }
+
+    /// Runs statements without parameters through the simple protocol (migrations).
+    pub(crate) async fn batch_execute(&self, statements: &str) -> Result<(), tokio_postgres::Error> {
+        let done = self.tx.batch_execute(statements).await;
+        if done.as_ref().is_err_and(|e| matches!(classify(e), StoreError::Unavailable(_))) {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+        done
+    }
+}
+
+/// A connection or a transaction that statements run on, which remembers a lost connection.
+pub(crate) trait Db: Sync {
+    /// The driver's handle.
+    type Client: GenericClient + Sync;
+    /// The handle statements run on.
+    fn handle(&self) -> &Self::Client;
+    /// Set when a statement found the connection lost.
+    fn broken(&self) -> &AtomicBool;
+}
+
+impl Db for Conn {
+    type Client = tokio_postgres::Client;
+
+    fn handle(&self) -> &tokio_postgres::Client {
+        self.client()
+    }
+
+    fn broken(&self) -> &AtomicBool {
+        &self.broken
+    }
+}
+
+impl<'a> Db for Tx<'a> {
+    type Client = tokio_postgres::Transaction<'a>;
+
+    fn handle(&self) -> &tokio_postgres::Transaction<'a> {
+        &self.tx
+    }
+
+    fn broken(&self) -> &AtomicBool {
+        self.broken
+    }
+}
+
+/// Marks the connection broken when `result` says it was lost.
+fn settle<T>(broken: &AtomicBool, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    if matches!(result, Err(StoreError::Unavailable(_))) {
+        broken.store(true, Ordering::Relaxed);
+    }
+    result
 }
 
 /// Pairs `values` with the statement's parameter types; a count that differs is a bug caught here, not by the
@@ -222,38 +339,34 @@ fn typed<'a>(
 
 /// Runs `sql` with `values` and returns its rows.
 pub(crate) async fn query(
-    client: &impl GenericClient,
+    db: &impl Db,
     sql: &Sql,
     values: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, StoreError> {
-    client.query_typed(sql.text, &typed(sql, values)?).await.map_err(db_error)
+    let rows = db.handle().query_typed(sql.text, &typed(sql, values)?).await.map_err(db_error);
+    settle(db.broken(), rows)
 }
 
 /// Runs `sql` and returns its one row, or `None`.
 pub(crate) async fn query_opt(
-    client: &impl GenericClient,
+    db: &impl Db,
     sql: &Sql,
     values: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<Row>, StoreError> {
-    client.query_typed_opt(sql.text, &typed(sql, values)?).await.map_err(db_error)
+    let row = db.handle().query_typed_opt(sql.text, &typed(sql, values)?).await.map_err(db_error);
+    settle(db.broken(), row)
 }
 
 /// Runs `sql`, which returns exactly one row.
-pub(crate) async fn query_one(
-    client: &impl GenericClient,
-    sql: &Sql,
-    values: &[&(dyn ToSql + Sync)],
-) -> Result<Row, StoreError> {
-    client.query_typed_one(sql.text, &typed(sql, values)?).await.map_err(db_error)
+pub(crate) async fn query_one(db: &impl Db, sql: &Sql, values: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
+    let row = db.handle().query_typed_one(sql.text, &typed(sql, values)?).await.map_err(db_error);
+    settle(db.broken(), row)
 }
 
 /// Runs `sql` and returns how many rows it changed.
-pub(crate) async fn execute(
-    client: &impl GenericClient,
-    sql: &Sql,
-    values: &[&(dyn ToSql + Sync)],
-) -> Result<u64, StoreError> {
-    client.execute_typed(sql.text, &typed(sql, values)?).await.map_err(db_error)
+pub(crate) async fn execute(db: &impl Db, sql: &Sql, values: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+    let changed = db.handle().execute_typed(sql.text, &typed(sql, values)?).await.map_err(db_error);
+    settle(db.broken(), changed)
 }
 
 /// Reads column `i` of `row`; a type mismatch is a corrupt row.

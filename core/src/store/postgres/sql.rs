@@ -39,15 +39,11 @@ pub(crate) const MIGRATION_LOCK: Sql = Sql { text: "SELECT pg_advisory_xact_lock
 pub(crate) const APPLIED_VERSIONS: Sql = Sql { text: "SELECT version FROM pregen.schema_migrations", types: &[] };
 
 /// Versions the Supabase CLI recorded, when it manages this database's migrations too.
-pub(crate) const SUPABASE_CLI_VERSIONS: Sql = Sql {
-    text: "SELECT version::text FROM supabase_migrations.schema_migrations",
-    types: &[],
-};
+pub(crate) const SUPABASE_CLI_VERSIONS: Sql =
+    Sql { text: "SELECT version::text FROM supabase_migrations.schema_migrations", types: &[] };
 
-pub(crate) const SUPABASE_CLI_TABLE_EXISTS: Sql = Sql {
-    text: "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL",
-    types: &[],
-};
+pub(crate) const SUPABASE_CLI_TABLE_EXISTS: Sql =
+    Sql { text: "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL", types: &[] };
 
 /// $1 version, $2 name, $3 applied at.
 pub(crate) const RECORD_MIGRATION: Sql = Sql {
