@@ -5,6 +5,13 @@
 
 CREATE SCHEMA IF NOT EXISTS pregen;
 
+-- The migrations pregen applied (the Supabase CLI keeps its own history; pregen reads both).
+CREATE TABLE IF NOT EXISTS pregen.schema_migrations (
+    version    text PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL
+);
+
 CREATE TABLE pregen.pre_generated_exams (
     id                 uuid PRIMARY KEY,
     -- Insertion order, the tie-break between exams stored at the same instant (SQLite's rowid).

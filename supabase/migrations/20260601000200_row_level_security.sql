@@ -8,6 +8,7 @@ ALTER TABLE pregen.user_activity ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pregen.jobs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pregen.claude_batches ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pregen.counters ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pregen.schema_migrations ENABLE ROW LEVEL SECURITY;
 
 -- Privileges first: nothing for anyone but the service role, then the one read a signed-in user has. TRUNCATE
 -- ignores row-level security, so it is never granted to an API user.
@@ -30,3 +31,4 @@ CREATE POLICY service_role_all ON pregen.user_activity FOR ALL TO service_role U
 CREATE POLICY service_role_all ON pregen.jobs FOR ALL TO service_role USING (true) WITH CHECK (true);
 CREATE POLICY service_role_all ON pregen.claude_batches FOR ALL TO service_role USING (true) WITH CHECK (true);
 CREATE POLICY service_role_all ON pregen.counters FOR ALL TO service_role USING (true) WITH CHECK (true);
+CREATE POLICY service_role_all ON pregen.schema_migrations FOR ALL TO service_role USING (true) WITH CHECK (true);

@@ -2,6 +2,7 @@
 //! semantics: an atomic claim, set-based planning, bounded cleanup and aggregate analytics (see DESIGN.md).
 
 mod error;
+mod open;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use error::StoreError;
+pub use open::{DATABASE_URL_ENV, DEFAULT_LOCATION, OpenOptions, PREGEN_DB_ENV, StoreLocation, open, redact};
 pub use types::{
     AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, GenerationStats, GenerationSummary,
     MAX_USER_ID_CHARS, MissingExams, NewExam, TokenTotals, TypeStock, UserExamStats, UserId, UserStatsSummary,

@@ -21,8 +21,9 @@ const TS: Type = Type::TIMESTAMPTZ;
 const UUID: Type = Type::UUID;
 const BOOL: Type = Type::BOOL;
 
-/// Creates the schema and the table that records applied migrations, if absent (the runner's own bookkeeping; the
-/// schema itself is in `supabase/migrations/`). Run under the migration lock.
+/// Creates the schema and the table that records applied migrations if absent, so the runner can read what was
+/// applied before the first migration ran (the first migration declares the same table). Run under the
+/// migration lock.
 pub(crate) const BOOTSTRAP: &str = "
 CREATE SCHEMA IF NOT EXISTS pregen;
 CREATE TABLE IF NOT EXISTS pregen.schema_migrations (
