@@ -325,3 +325,13 @@ async fn the_policy_reads_the_user_once_per_statement() {
     }
     assert_eq!(policies.len(), 7);
 }
+
+#[test]
+fn urls_get_their_database_replaced() {
+    assert_eq!(pg_support::with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+    assert_eq!(
+        pg_support::with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(pg_support::with_database("postgresql://h", "x"), "postgresql://h/x");
+}

@@ -248,10 +248,10 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        if *self.broken.get_mut() {
-            if let Some(object) = self.object.take() {
-                drop(Object::take(object));
-            }
+        if *self.broken.get_mut()
+            && let Some(object) = self.object.take()
+        {
+            drop(Object::take(object));
         }
     }
 }
