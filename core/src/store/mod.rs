@@ -8,6 +8,7 @@ pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod types;
+mod wake;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,6 +20,7 @@ pub use types::{
     MAX_USER_ID_CHARS, MissingExams, NewExam, TokenTotals, TypeStock, UserExamStats, UserId, UserStatsSummary,
     iso,
 };
+pub use wake::{JobWakeups, WakeHandle, Wakeups};
 
 use crate::exam::ExamType;
 use crate::policy::Policy;

@@ -32,10 +32,12 @@ mod activity;
 mod batches;
 mod exams;
 mod jobs;
+mod listen;
 pub mod migrate;
 mod sql;
 
 pub use deadpool_postgres;
+pub use listen::{JOBS_CHANNEL, LISTENER_APPLICATION};
 pub use tokio_postgres;
 
 use std::fmt;
@@ -63,6 +65,9 @@ pub struct PgOptions {
     pub wait_timeout: Duration,
     /// Whether connecting applies pending migrations (on by default; off for a role without DDL rights).
     pub migrate: bool,
+    /// Whether wake-ups are pushed by `LISTEN` on a session of their own (on by default). Turn it off behind a
+    /// transaction pooler, where a session does not last: workers then poll.
+    pub listen: bool,
 }
 
 impl Default for PgOptions {
@@ -72,6 +77,7 @@ impl Default for PgOptions {
             connect_timeout: Duration::from_secs(10),
             wait_timeout: Duration::from_secs(30),
             migrate: true,
+            listen: true,
         }
     }
 }
@@ -81,6 +87,10 @@ impl Default for PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// The connection settings, for the wake-up listener's own session.
+    config: tokio_postgres::Config,
+    /// Whether wake-ups are pushed (see [`PgOptions::listen`]).
+    listen: bool,
     /// Where it connects, without the password, for Debug and logs.
     target: String,
 }
@@ -106,7 +116,7 @@ impl PgStore {
         config.connect_timeout(options.connect_timeout);
         let target = describe(&config);
         let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(options.max_connections)
             .wait_timeout(Some(options.wait_timeout))
@@ -114,7 +124,7 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Database(format!("could not build the connection pool: {e}")))?;
-        let store = Self { pool, target };
+        let store = Self { pool, config, listen: options.listen, target };
         if options.migrate {
             store.migrate().await?;
         } else {
