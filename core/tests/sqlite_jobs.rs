@@ -9,6 +9,7 @@ use pregen_core::ErrorCode;
 use pregen_core::exam::{Allocation, ExamSpec, ExamType, synthetic_exam};
 use pregen_core::policy::Policy;
 use pregen_core::queue::{ABANDONED_CODE, Job, JobError, JobKey, JobState, Outcome, QueueOptions, decide, start};
+use pregen_core::store::conformance::check_job_store;
 use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
 use pregen_core::store::{ExamStore, JobStore, NewExam, StoreError, UserId};
 
@@ -256,4 +257,12 @@ async fn bad_keys_are_refused_before_anything_is_written() {
     let err = store.enqueue(&key("", ExamType::Practice), t0(), &QueueOptions::default()).await.unwrap_err();
     assert_eq!(err.code(), "store.invalid_input");
     assert_eq!(store.queue_status(t0(), 10).await.unwrap().counts.pending, 0);
+}
+
+#[tokio::test]
+async fn the_store_agrees_with_the_pure_transitions_step_by_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let done = check_job_store(&store).await.unwrap_or_else(|d| panic!("{d}"));
+    assert!(done.sequences >= 15 && done.steps >= 100, "{done:?}");
 }
