@@ -225,3 +225,22 @@ async fn drain_works_until_nothing_is_due_or_the_budget_is_spent() {
     let job = store.get_job(&job.id).await.unwrap().unwrap();
     assert_eq!((job.state, job.attempt), (JobState::Pending, 0), "the next call picks it up at once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_pool_stops_it_and_releases_what_still_runs() {
+    let mut options = fast_options();
+    options.attempt_timeouts.practice = TimeDelta::seconds(60);
+    let (store, runner, handler, _dir) = setup(options).await;
+    let job = enqueue(&store, "hang-drop", &options).await;
+    let pool = WorkerPool::start(runner, PoolOptions { workers: 1, ..PoolOptions::default() });
+    pool.notify();
+    wait_for(&store, &job, |j| j.state == JobState::Running).await;
+    drop(pool);
+    let released = wait_for(&store, &job, |j| j.state != JobState::Running).await;
+    assert_eq!((released.state, released.attempt, released.releases), (JobState::Pending, 0, 1));
+    assert_eq!(handler.dropped_unfinished.load(Ordering::SeqCst), 1, "the attempt was stopped");
+    // Nobody claims it again in this process: the dropped pool is gone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.get_job(&job.id).await.unwrap().unwrap().state, JobState::Pending);
+    assert_eq!(handler.started.load(Ordering::SeqCst), 1);
+}
