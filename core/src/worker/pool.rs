@@ -124,6 +124,7 @@ impl WorkerPool {
             notify: Arc::clone(&notify),
             poll_interval: options.poll_interval,
             failures: StoreFailures::new(options.error_backoff_min, options.error_backoff_max),
+            lookup_failures: StoreFailures::new(options.poll_interval, options.poll_interval),
         };
         let fetcher = Some(tokio::spawn(fetcher.work(stop_rx, hard_rx)));
         Self { stop, hard_stop, notify, fetcher }
@@ -167,13 +168,17 @@ struct Fetcher {
     slots: Arc<Semaphore>,
     notify: Arc<Notify>,
     poll_interval: Duration,
+    /// Failed claims in a row: their backoff, and which to log.
     failures: StoreFailures,
+    /// Failed look-ups of the next due job in a row, only for which to log (the poll interval is the wait).
+    lookup_failures: StoreFailures,
 }
 
 impl Fetcher {
     async fn work(mut self, mut stop: watch::Receiver<bool>, hard_stop: watch::Receiver<bool>) -> ShutdownReport {
         let mut report = ShutdownReport::default();
         let mut running: JoinSet<RunOutcome> = JoinSet::new();
+        let notify = Arc::clone(&self.notify);
         while !stop_asked(&stop) {
             while let Some(done) = running.try_join_next() {
                 record(&mut report, done);
@@ -190,7 +195,7 @@ impl Fetcher {
                 () = stopped(&mut stop) => break,
             };
             // Registered before looking, so an enqueue between the look and the wait still wakes the pool.
-            let notified = self.notify.notified();
+            let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let free = 1 + self.slots.available_permits();
@@ -260,8 +265,17 @@ impl Fetcher {
     }
 
     /// Until the next job falls due, at most the poll interval.
-    async fn idle_wait(&self) -> Duration {
-        match self.runner.store.next_due_at().await {
+    /// A failed look-up is logged once per change and waits the poll interval.
+    async fn idle_wait(&mut self) -> Duration {
+        let next = self.runner.store.next_due_at().await;
+        if let Err(e) = &next {
+            if self.lookup_failures.failed(e.code(), &e.to_string(), 0.0).news {
+                tracing::warn!("[BGJob] looking up the next due job failed ({}), polling instead: {e}", e.code());
+            }
+        } else if let Some(tries) = self.lookup_failures.succeeded() {
+            tracing::info!("[BGJob] looking up the next due job works again after {tries} failed tries");
+        }
+        match next {
             Ok(Some(due)) => {
                 let until = (due - self.runner.clock.now()).to_std().unwrap_or(Duration::ZERO);
                 until.clamp(Duration::from_millis(1), self.poll_interval)

@@ -22,6 +22,7 @@ struct FakeStore {
     claims: AtomicUsize,
     failure: Mutex<Option<String>>,
     nothing_due: AtomicBool,
+    lookup_fails: AtomicBool,
 }
 
 impl FakeStore {
@@ -103,6 +104,9 @@ impl JobStore for FakeStore {
     }
 
     async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if self.lookup_fails.load(Ordering::SeqCst) {
+            return Err(StoreError::Busy("database is locked".into()));
+        }
         Ok((!self.nothing_due.load(Ordering::SeqCst)).then(|| Utc::now() - TimeDelta::seconds(1)))
     }
 
@@ -174,8 +178,7 @@ async fn a_dropped_pool_stops_claiming() {
     assert_eq!(Arc::strong_count(&store), 1, "the fetcher ended and let go of its runner");
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_failing_store_is_retried_with_a_capped_backoff_and_logged_once_per_change() {
+fn capture() -> (Lines, tracing::subscriber::DefaultGuard) {
     let lines = Lines::default();
     let writer = lines.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -183,7 +186,30 @@ async fn a_failing_store_is_retried_with_a_capped_backoff_and_logged_once_per_ch
         .with_ansi(false)
         .with_max_level(tracing::Level::DEBUG)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (lines, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_look_up_of_the_next_due_job_is_logged_once_and_polled() {
+    let (lines, _guard) = capture();
+    let store = Arc::new(FakeStore::default());
+    store.lookup_fails.store(true, Ordering::SeqCst);
+    let pool = pool_on(&store);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let claims = store.claims();
+    assert!((25..=35).contains(&claims), "{claims} claims in 30 s at the 1 s poll");
+    assert_eq!(lines.matching("looking up the next due job failed (store.busy)"), 1);
+    store.lookup_fails.store(false, Ordering::SeqCst);
+    store.nothing_due.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(lines.matching("looking up the next due job works again"), 1);
+    assert_eq!(lines.matching("looking up the next due job failed"), 1);
+    drop(pool);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_store_is_retried_with_a_capped_backoff_and_logged_once_per_change() {
+    let (lines, _guard) = capture();
     let store = Arc::new(FakeStore::default());
     store.fail_with(Some("database or disk is full"));
     let pool = pool_on(&store);
