@@ -212,7 +212,19 @@ impl<'a> Run<'a> {
         let got = if by_id {
             self.store.claim_job(&settled.id, &holder, now, &self.options).await
         } else {
-            self.store.claim_jobs(&holder, 8, now, &self.options).await.map(|mut jobs| jobs.pop())
+            self.store
+                .claim_jobs(&holder, 8, now, &self.options)
+                .await
+                .map(|jobs| {
+                    let others = jobs.iter().filter(|j| j.id != settled.id).count();
+                    (others, jobs.into_iter().find(|j| j.id == settled.id))
+                })
+                .and_then(|(others, ours)| match others {
+                    0 => Ok(ours),
+                    n => Err(StoreError::Conflict(format!(
+                        "claimed {n} jobs of other sequences: the store was not fresh"
+                    ))),
+                })
         }
         .map_err(|e| self.store_failed(&e))?;
         match (&expected, &got) {
@@ -243,7 +255,8 @@ impl<'a> Run<'a> {
     async fn finish(&mut self, ms: i64, by: By, outcome: Outcome) -> Result<(), Disagreement> {
         let (now, copy) = (self.at(ms), self.copy(by)?);
         let decision = decide(&copy, &outcome, now, &self.options, 0.0).map_err(|e| self.fail(e.to_string()))?;
-        let expected = self.fenced(&copy)?.then(|| apply(self.model.as_ref().unwrap_or(&copy), &decision));
+        let model = self.model()?.clone();
+        let expected = self.fenced(&copy)?.then(|| apply(&model, &decision));
         let got = self.store.finish_job(&copy, &decision).await;
         self.agree("finish", expected, got).map(drop)
     }
@@ -251,7 +264,8 @@ impl<'a> Run<'a> {
     async fn complete(&mut self, ms: i64, by: By) -> Result<(), Disagreement> {
         let (now, copy) = (self.at(ms), self.copy(by)?);
         let decision = Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
-        let expected = self.fenced(&copy)?.then(|| apply(self.model.as_ref().unwrap_or(&copy), &decision));
+        let model = self.model()?.clone();
+        let expected = self.fenced(&copy)?.then(|| apply(&model, &decision));
         let exam = tiny_exam(&copy, now).map_err(|e| self.store_failed(&e))?;
         let got = self.store.complete_job_with_exam(&copy, exam, now).await.map(|(job, _exam_id)| job);
         self.agree("complete with exam", expected, got).map(drop)
