@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::runner::{RunOutcome, Runner};
 use super::signal::{StoreFailures, stop_asked, stopped};
 use crate::error::ErrorCode;
+use crate::store::StoreError;
 
 /// How a pool runs.
 #[derive(Debug, Clone)]
@@ -208,25 +209,7 @@ impl Fetcher {
                 }
                 Err(e) => {
                     drop(first);
-                    let message = e.to_string();
-                    let failed = self.failures.failed(e.code(), &message, rand::random::<f64>());
-                    if failed.news {
-                        tracing::warn!(
-                            "[BGJob] claiming failed ({}): {message}; backing off up to {} s between tries, \
-                             logged again when the error changes or claiming works",
-                            e.code(),
-                            self.failures.max_wait().as_secs()
-                        );
-                    }
-                    // Jobs finishing meanwhile are recorded, but do not cut the backoff short.
-                    let until = Instant::now() + failed.wait;
-                    loop {
-                        tokio::select! {
-                            () = tokio::time::sleep_until(until) => break,
-                            () = stopped(&mut stop) => break,
-                            Some(done) = running.join_next(), if !running.is_empty() => record(&mut report, done),
-                        }
-                    }
+                    self.back_off(&e, &mut stop, &mut running, &mut report).await;
                     continue;
                 }
             };
@@ -264,8 +247,37 @@ impl Fetcher {
         report
     }
 
-    /// Until the next job falls due, at most the poll interval.
-    /// A failed look-up is logged once per change and waits the poll interval.
+    /// Waits out a failed claim's backoff, logging the failure when it is news. Jobs finishing meanwhile are
+    /// recorded, but do not cut the wait short; a stop does.
+    async fn back_off(
+        &mut self,
+        e: &StoreError,
+        stop: &mut watch::Receiver<bool>,
+        running: &mut JoinSet<RunOutcome>,
+        report: &mut ShutdownReport,
+    ) {
+        let message = e.to_string();
+        let failed = self.failures.failed(e.code(), &message, rand::random::<f64>());
+        if failed.news {
+            tracing::warn!(
+                "[BGJob] claiming failed ({}): {message}; backing off up to {} s between tries, logged again when \
+                 the error changes or claiming works",
+                e.code(),
+                self.failures.max_wait().as_secs()
+            );
+        }
+        let until = Instant::now() + failed.wait;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => break,
+                () = stopped(stop) => break,
+                Some(done) = running.join_next(), if !running.is_empty() => record(report, done),
+            }
+        }
+    }
+
+    /// Until the next job falls due, at most the poll interval. A failed look-up is logged once per change and
+    /// waits the poll interval.
     async fn idle_wait(&mut self) -> Duration {
         let next = self.runner.store.next_due_at().await;
         if let Err(e) = &next {
