@@ -405,3 +405,18 @@ async fn planning_stock_and_claim_look_up_each_pair_by_user_and_type() {
         assert!(plan.contains("user_id=? AND exam_type=?") && !plan.contains("pge_used_at"), "{plan}");
     }
 }
+
+#[tokio::test]
+async fn ids_with_format_characters_are_stored_and_reported_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, 1).await;
+    for raw in ["rtl\u{202e}user", "zero\u{200b}width", "line\u{2028}sep", "\u{feff}bom", "山田"] {
+        let id = user(raw);
+        store.record_activity(&id, t0()).await.unwrap();
+        store.insert_exam(new_exam(raw, ExamType::Practice, t0(), 1)).await.unwrap();
+        let stats = store.user_stats(&id, t0(), &Policy::default()).await.unwrap();
+        assert_eq!(stats.user_id, raw, "the body carries the raw id, not the escaped log form");
+        let claimed = store.claim_exam(&id, ExamType::Practice, t0()).await.unwrap().unwrap();
+        assert_eq!(claimed.user_id.as_str(), raw);
+    }
+}

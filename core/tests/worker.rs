@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use pregen_core::SystemClock;
-use pregen_core::exam::{Allocation, ExamSpec, synthetic_exam};
+use pregen_core::exam::{Allocation, ExamSpec, ExamType, synthetic_exam};
 use pregen_core::policy::Policy;
 use pregen_core::queue::{Job, JobError, JobKey, JobState, QueueOptions};
 use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
@@ -92,8 +92,11 @@ async fn setup(options: QueueOptions) -> (SqliteStore, Runner, Arc<Scripted>, te
 }
 
 async fn enqueue(store: &SqliteStore, user: &str, options: &QueueOptions) -> Job {
-    let key = JobKey::new(user, pregen_core::exam::ExamType::Practice);
-    store.enqueue(&key, Utc::now(), options).await.unwrap().job
+    enqueue_as(store, user, ExamType::Practice, options).await
+}
+
+async fn enqueue_as(store: &SqliteStore, user: &str, exam_type: ExamType, options: &QueueOptions) -> Job {
+    store.enqueue(&JobKey::new(user, exam_type), Utc::now(), options).await.unwrap().job
 }
 
 /// Polls the job until `done` holds, at most ~20 s, so a broken pool fails the test instead of hanging it.
@@ -110,12 +113,15 @@ async fn wait_for(store: &SqliteStore, job: &Job, done: impl Fn(&Job) -> bool) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pool_runs_jobs_and_survives_panics_failures_and_timeouts() {
-    let options = fast_options();
+    // Only the hanging (practice) job should time out: the others get a deadline no busy machine reaches, since
+    // an attempt whose runner starts after its deadline is (rightly) timed out before its handler runs.
+    let mut options = fast_options();
+    options.attempt_timeouts.diagnostic = TimeDelta::seconds(60);
     let (store, runner, handler, _dir) = setup(options).await;
     let pool = WorkerPool::start(runner, PoolOptions { workers: 3, ..PoolOptions::default() });
-    let ok = enqueue(&store, "ok-1", &options).await;
-    let panics = enqueue(&store, "panic-1", &options).await;
-    let fails = enqueue(&store, "fail-1", &options).await;
+    let ok = enqueue_as(&store, "ok-1", ExamType::Diagnostic, &options).await;
+    let panics = enqueue_as(&store, "panic-1", ExamType::Diagnostic, &options).await;
+    let fails = enqueue_as(&store, "fail-1", ExamType::Diagnostic, &options).await;
     let hangs = enqueue(&store, "hang-1", &options).await;
     pool.notify();
 
@@ -133,7 +139,7 @@ async fn the_pool_runs_jobs_and_survives_panics_failures_and_timeouts() {
     assert!(handler.dropped_unfinished.load(Ordering::SeqCst) >= 1, "the hanging attempt was really stopped");
 
     // The workers are still alive after the panic: a new job still gets done.
-    let later = enqueue(&store, "ok-2", &options).await;
+    let later = enqueue_as(&store, "ok-2", ExamType::Diagnostic, &options).await;
     pool.notify();
     wait_for(&store, &later, |j| j.state == JobState::Succeeded).await;
     let report = pool.shutdown(Duration::from_secs(5)).await;
@@ -224,4 +230,23 @@ async fn drain_works_until_nothing_is_due_or_the_budget_is_spent() {
     assert_eq!((report.claimed, report.released, report.budget_spent), (1, 1, true));
     let job = store.get_job(&job.id).await.unwrap().unwrap();
     assert_eq!((job.state, job.attempt), (JobState::Pending, 0), "the next call picks it up at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_pool_stops_it_and_releases_what_still_runs() {
+    let mut options = fast_options();
+    options.attempt_timeouts.practice = TimeDelta::seconds(60);
+    let (store, runner, handler, _dir) = setup(options).await;
+    let job = enqueue(&store, "hang-drop", &options).await;
+    let pool = WorkerPool::start(runner, PoolOptions { workers: 1, ..PoolOptions::default() });
+    pool.notify();
+    wait_for(&store, &job, |j| j.state == JobState::Running).await;
+    drop(pool);
+    let released = wait_for(&store, &job, |j| j.state != JobState::Running).await;
+    assert_eq!((released.state, released.attempt, released.releases), (JobState::Pending, 0, 1));
+    assert_eq!(handler.dropped_unfinished.load(Ordering::SeqCst), 1, "the attempt was stopped");
+    // Nobody claims it again in this process: the dropped pool is gone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.get_job(&job.id).await.unwrap().unwrap().state, JobState::Pending);
+    assert_eq!(handler.started.load(Ordering::SeqCst), 1);
 }

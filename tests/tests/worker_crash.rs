@@ -55,3 +55,42 @@ async fn a_killed_workers_job_is_completed_by_another_process_and_its_stale_ack_
     assert_eq!(store.get_job(&job.id).await.unwrap().unwrap(), done);
     assert_eq!(store.analytics(now, &Policy::default()).await.unwrap().total_generated, 1);
 }
+
+/// The synchronous pre-generate route claims its job by name: a job whose holder was killed is claimable as soon
+/// as the dead holder's lease expired, without waiting for a worker or a sweep to reap it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_holders_job_is_claimable_by_name_once_its_lease_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("by-name.db");
+    let store = SqliteStore::open(&db, SqliteOptions::default()).await.unwrap();
+    let options = QueueOptions::default();
+    let job =
+        store.enqueue(&JobKey::new("route-user", ExamType::Practice), Utc::now(), &options).await.unwrap().job;
+
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_worker"))
+        .args([db.to_str().unwrap(), "hang", job.id.as_str()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let held: Job = serde_json::from_str(&line).expect("the worker reports the job it holds");
+    holder.kill().unwrap(); // SIGKILL mid-attempt.
+    holder.wait().unwrap();
+    let lease_end = held.lease.as_ref().unwrap().expires_at;
+
+    // Only this process touches the store from now on: nothing else reaps.
+    let mut claimed = None;
+    for _ in 0..400 {
+        let now = Utc::now();
+        if let Some(job) = store.claim_job(&job.id, "route", now, &options).await.unwrap() {
+            claimed = Some((job, now));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let (claimed, at) = claimed.expect("claimable by name once the dead holder's lease expired");
+    assert!(at >= lease_end, "not before the lease ended");
+    assert_eq!((claimed.attempt, claimed.lease.as_ref().unwrap().holder.as_str()), (2, "route"));
+    assert_eq!(claimed.last_error.unwrap().code, pregen_core::queue::ABANDONED_CODE);
+}

@@ -15,6 +15,8 @@ use crate::error::ErrorCode;
 pub const TIMEOUT_CODE: &str = "queue.timeout";
 /// The error code recorded when an attempt's lease expires without news from its holder (a crashed worker).
 pub const ABANDONED_CODE: &str = "queue.abandoned";
+/// The error code recorded when a release beyond the job's `max_releases` spends its attempt.
+pub const RELEASE_LIMIT_CODE: &str = "queue.release_limit";
 
 /// How an attempt ended, as reported by its worker or found by a sweeper.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +24,8 @@ pub enum Outcome {
     /// The exam was generated and stored.
     Succeeded,
     /// The attempt failed with `error`; `retryable` says whether another attempt could help, and `retry_after` is
-    /// a wait the server asked for (a 429's `retry-after`), which wins over the backoff when longer.
+    /// a wait the server asked for (a 429's `retry-after`), which wins over the backoff when longer, up to
+    /// [`QueueOptions::retry_after_cap`].
     Failed {
         /// What went wrong, with a stable code.
         error: JobError,
@@ -69,8 +72,9 @@ fn iso(t: DateTime<Utc>) -> String {
 
 /// Decides what follows an attempt's outcome. Success → `Succeeded`. A retryable failure (timeouts and abandoned
 /// leases included) with attempts left (`attempt < max_attempts`) → `RetryWait` at
-/// `now + max(backoff(attempt, jitter_unit), retry_after)`, or at `now` for an abandoned attempt. Otherwise → `Dead`, keeping the error. Refused unless
-/// the job is running; the holder/attempt fence is the caller's (a store's `WHERE`, the tracker's check).
+/// `now + max(backoff(attempt, jitter_unit), min(retry_after, retry_after_cap))`, or at `now` for an abandoned
+/// attempt. Otherwise → `Dead`, keeping the error. Refused unless the job is running; the holder/attempt fence is
+/// the caller's (a store's `WHERE`, the tracker's check).
 pub fn decide(
     job: &Job,
     outcome: &Outcome,
@@ -107,20 +111,29 @@ pub fn decide(
             (JobError::new(ABANDONED_CODE, message), true, None)
         }
     };
-    if !retryable || job.attempt >= job.max_attempts {
+    if !retryable {
         return Ok(Decision { state: JobState::Dead, run_at: None, last_error: Some(error), decided_at: now });
     }
     let backoff = match outcome {
         Outcome::Abandoned => TimeDelta::zero(),
         _ => options.retry.backoff(job.attempt, jitter_unit),
     };
-    let wait = retry_after.map_or(backoff, |asked| backoff.max(asked));
-    Ok(Decision {
+    let wait = retry_after.map_or(backoff, |asked| backoff.max(asked.min(options.retry_after_cap())));
+    Ok(spend(job, error, wait, now))
+}
+
+/// The decision for a spent attempt that could be retried: `RetryWait` at `now + wait` while attempts are left,
+/// else `Dead`; either way keeping `error`.
+pub(super) fn spend(job: &Job, error: JobError, wait: TimeDelta, now: DateTime<Utc>) -> Decision {
+    if job.attempt >= job.max_attempts {
+        return Decision { state: JobState::Dead, run_at: None, last_error: Some(error), decided_at: now };
+    }
+    Decision {
         state: JobState::RetryWait,
         run_at: Some(later(now, wait)),
         last_error: Some(error),
         decided_at: now,
-    })
+    }
 }
 
 /// Applies a decision made for `job` by [`decide`]: the new state, run time and error; the lease and deadline are
@@ -202,9 +215,31 @@ mod tests {
         assert_eq!(d.run_at, Some(t0() + backoff));
         let d = decide(&job, &failure(true, Some(TimeDelta::seconds(-5))), t0(), &opts(), 0.5).unwrap();
         assert_eq!(d.run_at, Some(t0() + backoff), "a negative retry-after changes nothing");
-        let hour = TimeDelta::hours(1);
-        let d = decide(&job, &failure(true, Some(hour)), t0(), &opts(), 0.5).unwrap();
-        assert_eq!(d.run_at, Some(t0() + hour), "the server's wait is not capped");
+        let cap = opts().retry_after_cap();
+        let d = decide(&job, &failure(true, Some(cap)), t0(), &opts(), 0.5).unwrap();
+        assert_eq!(d.run_at, Some(t0() + cap), "a wait up to the cap is obeyed");
+    }
+
+    #[test]
+    fn a_server_retry_after_is_capped() {
+        let job = running();
+        let cap = TimeDelta::minutes(10);
+        let year_9999 = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z").unwrap().with_timezone(&Utc);
+        let asked = [cap + ms(1), TimeDelta::hours(1), TimeDelta::days(400), year_9999 - t0(), TimeDelta::MAX];
+        for wait in asked {
+            let d = decide(&job, &failure(true, Some(wait)), t0(), &opts(), 0.5).unwrap();
+            assert_eq!((d.state, d.run_at), (JobState::RetryWait, Some(t0() + cap)), "asked {wait}");
+        }
+        // Configurable, and the backoff still wins when longer than the capped wait.
+        let short = QueueOptions { max_retry_after: Some(TimeDelta::seconds(20)), ..opts() };
+        let d = decide(&job, &failure(true, Some(TimeDelta::days(1))), t0(), &short, 0.0).unwrap();
+        assert_eq!(d.run_at, Some(t0() + TimeDelta::seconds(20)));
+        let d = decide(&job, &failure(true, Some(TimeDelta::days(1))), t0(), &short, 1.0).unwrap();
+        assert_eq!(d.run_at, Some(t0() + TimeDelta::seconds(30)), "backoff 30 s beats the 20 s cap");
+        let mut raised = opts();
+        raised.retry.max_delay = TimeDelta::hours(2);
+        let d = decide(&job, &failure(true, Some(TimeDelta::days(1))), t0(), &raised, 0.0).unwrap();
+        assert_eq!(d.run_at, Some(t0() + TimeDelta::hours(2)), "the cap follows the backoff cap by default");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::QueueError;
+use super::escape::LogEscaped;
 use super::options::QueueOptions;
 use crate::error::ErrorCode;
 use crate::exam::ExamType;
@@ -55,6 +56,18 @@ impl JobKey {
     /// The key of (`user_id`, `exam_type`).
     pub fn new(user_id: impl Into<String>, exam_type: ExamType) -> Self {
         Self { user_id: user_id.into(), exam_type }
+    }
+
+    /// The user id as it may appear in a log line (see [`escape_for_log`](super::escape_for_log)).
+    pub fn user_for_log(&self) -> LogEscaped<'_> {
+        LogEscaped(&self.user_id)
+    }
+}
+
+/// `"<exam type> for <user>"`, the user escaped for log lines (see [`escape_for_log`](super::escape_for_log)).
+impl fmt::Display for JobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} for {}", self.exam_type, self.user_for_log())
     }
 }
 
@@ -181,6 +194,14 @@ pub struct Job {
     pub attempt: u32,
     /// Attempts allowed, copied from the retry policy when enqueued.
     pub max_attempts: u32,
+    /// Times a running attempt was handed back ([`release`](super::release)): graceful shutdowns and spent
+    /// budgets. Never reset.
+    #[serde(default)]
+    pub releases: u32,
+    /// Releases that return their attempt, copied from [`QueueOptions::max_releases`] when enqueued; every
+    /// release beyond it spends the attempt, so a job cut short again and again cannot loop forever.
+    #[serde(default = "default_max_releases")]
+    pub max_releases: u32,
     /// When it may next start (pending, retry wait); kept as-is once running or finished.
     pub run_at: DateTime<Utc>,
     /// When it was enqueued.
@@ -213,6 +234,8 @@ impl Job {
             state: JobState::Pending,
             attempt: 0,
             max_attempts: options.retry.max_attempts,
+            releases: 0,
+            max_releases: options.max_releases,
             run_at: now,
             created_at: now,
             updated_at: now,
@@ -249,6 +272,10 @@ impl Job {
     pub fn deadline_passed(&self, now: DateTime<Utc>) -> bool {
         self.state == JobState::Running && self.deadline.is_some_and(|deadline| deadline <= now)
     }
+}
+
+fn default_max_releases() -> u32 {
+    QueueOptions::default().max_releases
 }
 
 /// `t + d`, saturating at the representable range instead of panicking on absurd durations.
@@ -292,6 +319,7 @@ mod tests {
     fn new_job_is_pending_and_due_now() {
         let j = job();
         assert_eq!((j.state, j.attempt, j.max_attempts), (JobState::Pending, 0, 3));
+        assert_eq!((j.releases, j.max_releases), (0, QueueOptions::default().max_releases));
         assert!(j.is_due(t0()));
         assert!(!j.is_due(t0() - chrono::TimeDelta::milliseconds(1)));
         assert!(!j.lease_expired(t0()));
@@ -308,8 +336,23 @@ mod tests {
         assert_eq!(json["state"], "pending");
         assert_eq!(json["lastError"]["code"], "claude.overloaded");
         assert!(json.get("lease").is_none());
-        let back: Job = serde_json::from_value(json).unwrap();
+        assert_eq!((json["releases"].clone(), json["maxReleases"].clone()), (0.into(), j.max_releases.into()));
+        let back: Job = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, j);
+        let mut older = json;
+        let fields = older.as_object_mut().unwrap();
+        fields.remove("releases");
+        fields.remove("maxReleases");
+        assert_eq!(serde_json::from_value::<Job>(older).unwrap(), j, "jobs written before release counting read");
+    }
+
+    #[test]
+    fn a_key_displays_its_user_escaped() {
+        assert_eq!(JobKey::new("u1", ExamType::Practice).to_string(), "practice for u1");
+        let key = JobKey::new("ad\u{200b}min\u{202e}\u{2028}x", ExamType::Diagnostic);
+        assert_eq!(key.to_string(), "diagnostic for ad\\u{200b}min\\u{202e}\\u{2028}x");
+        assert_eq!(key.user_for_log().to_string(), "ad\\u{200b}min\\u{202e}\\u{2028}x");
+        assert_eq!(JobKey::new("山田", ExamType::Practice).to_string(), "practice for 山田");
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! [`Decision`], so the same code drives the durable stores' workers and the browser [`Tracker`] (WASM).
 //!
 //! Life of a job: `Pending` →[`start`]→ `Running` →[`decide`]+[`apply`]→ `Succeeded` | `RetryWait` | `Dead`;
-//! `RetryWait` →[`start`]→ `Running` again; `Running` →[`release`]→ `Pending` (attempt not counted); `Pending` |
-//! `RetryWait` →[`cancel`]→ `Cancelled`. Final states never change; [`Retention`] says when they are deleted.
+//! `RetryWait` →[`start`]→ `Running` again; `Running` →[`release`]→ `Pending` (attempt not counted, up to the job's
+//! `max_releases`; beyond it the release spends the attempt: `RetryWait` | `Dead`); `Pending` | `RetryWait`
+//! →[`cancel`]→ `Cancelled`. Final states never change; [`Retention`] says when they are deleted.
 
 mod decide;
 mod error;
+mod escape;
 mod job;
 mod options;
 mod retry;
@@ -21,8 +23,9 @@ mod fixtures;
 #[cfg(test)]
 mod proptests;
 
-pub use decide::{ABANDONED_CODE, Decision, Outcome, TIMEOUT_CODE, apply, decide, overdue};
+pub use decide::{ABANDONED_CODE, Decision, Outcome, RELEASE_LIMIT_CODE, TIMEOUT_CODE, apply, decide, overdue};
 pub use error::QueueError;
+pub use escape::{LogEscaped, escape_for_log, needs_log_escape};
 pub use job::{Job, JobError, JobId, JobKey, JobState, Lease, unfinished_for};
 pub use options::{AttemptTimeouts, QueueOptions, Retention};
 pub use retry::RetryPolicy;

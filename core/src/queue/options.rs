@@ -91,6 +91,38 @@ pub struct QueueOptions {
     pub heartbeat_interval: TimeDelta,
     /// How long finished jobs are kept.
     pub retention: Retention,
+    /// The longest wait a server's retry-after may impose on a job; `None` (the default) means the backoff cap,
+    /// `retry.maxDelay` (10 min). A longer retry-after (a date in the year 9999) is cut to it, so no server can
+    /// park a job, and with it the user's key, for longer: the job is retried then, and dies by its attempts if
+    /// the server keeps refusing.
+    #[serde(with = "opt_millis", skip_serializing_if = "Option::is_none")]
+    pub max_retry_after: Option<TimeDelta>,
+    /// Releases (graceful shutdowns, spent sweep budgets) that hand an attempt back unspent (5); each release
+    /// beyond them spends the attempt, as a stalled job's does in BullMQ once `maxStalledCount` is used up.
+    /// Copied onto each job when enqueued. Five budget cuts cover a practice exam that needs a few sweeps when
+    /// its progress is kept; a job cut short forever then runs out of attempts instead of looping.
+    pub max_releases: u32,
+}
+
+/// An optional duration as whole milliseconds, `null` or absent for none.
+mod opt_millis {
+    use chrono::TimeDelta;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Option<TimeDelta>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.num_milliseconds()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TimeDelta>, D::Error> {
+        Option::<i64>::deserialize(d)?
+            .map(|ms| {
+                TimeDelta::try_milliseconds(ms).ok_or_else(|| serde::de::Error::custom("duration out of range"))
+            })
+            .transpose()
+    }
 }
 
 impl Default for QueueOptions {
@@ -101,6 +133,8 @@ impl Default for QueueOptions {
             lease_duration: TimeDelta::seconds(60),
             heartbeat_interval: TimeDelta::seconds(15),
             retention: Retention::default(),
+            max_retry_after: None,
+            max_releases: 5,
         }
     }
 }
@@ -114,8 +148,14 @@ impl QueueOptions {
         }
     }
 
+    /// The longest wait a server's retry-after may impose: [`QueueOptions::max_retry_after`], or the backoff cap.
+    pub fn retry_after_cap(&self) -> TimeDelta {
+        self.max_retry_after.unwrap_or(self.retry.max_delay)
+    }
+
     /// Refuses options the queue cannot run with: a bad retry policy, a non-positive timeout or lease, a
-    /// heartbeat not strictly shorter than the lease (the lease would lapse between beats), negative retention.
+    /// heartbeat not strictly shorter than the lease (the lease would lapse between beats), negative retention, a
+    /// negative retry-after cap.
     pub fn check(&self) -> Result<(), QueueError> {
         self.retry.check()?;
         if ExamType::ALL.into_iter().any(|t| self.attempt_timeout(t) <= TimeDelta::zero()) {
@@ -132,6 +172,9 @@ impl QueueOptions {
         let r = self.retention;
         if [r.succeeded, r.dead, r.cancelled].into_iter().any(|d| d < TimeDelta::zero()) {
             return Err(QueueError::InvalidOptions("retention must not be negative"));
+        }
+        if self.max_retry_after.is_some_and(|cap| cap < TimeDelta::zero()) {
+            return Err(QueueError::InvalidOptions("maxRetryAfter must not be negative"));
         }
         Ok(())
     }
@@ -153,6 +196,20 @@ mod tests {
         assert_eq!(o.retention.keep_for(JobState::Dead), Some(TimeDelta::days(7)));
         assert_eq!(o.retention.keep_for(JobState::Cancelled), Some(TimeDelta::days(7)));
         assert_eq!(o.retention.keep_for(JobState::RetryWait), None);
+        assert_eq!((o.max_retry_after, o.retry_after_cap()), (None, TimeDelta::minutes(10)));
+        assert_eq!(o.max_releases, 5);
+    }
+
+    #[test]
+    fn the_retry_after_cap_follows_the_backoff_cap_unless_set() {
+        let mut o = QueueOptions::default();
+        o.retry.max_delay = TimeDelta::minutes(30);
+        assert_eq!(o.retry_after_cap(), TimeDelta::minutes(30));
+        o.max_retry_after = Some(TimeDelta::seconds(90));
+        assert_eq!(o.retry_after_cap(), TimeDelta::seconds(90));
+        assert!(o.check().is_ok());
+        o.max_retry_after = Some(TimeDelta::zero());
+        assert!(o.check().is_ok(), "zero: retry-after ignored, the backoff alone decides");
     }
 
     #[test]
@@ -178,6 +235,7 @@ mod tests {
             },
             QueueOptions { retry: RetryPolicy { max_attempts: 0, ..d.retry }, ..d },
             QueueOptions { retention: Retention { dead: TimeDelta::seconds(-1), ..d.retention }, ..d },
+            QueueOptions { max_retry_after: Some(TimeDelta::milliseconds(-1)), ..d },
         ];
         for o in bad {
             assert!(matches!(o.check(), Err(QueueError::InvalidOptions(_))), "{o:?}");
@@ -209,10 +267,19 @@ mod tests {
         let json = serde_json::to_value(QueueOptions::default()).unwrap();
         assert_eq!(json["attemptTimeouts"]["practice"], 120_000);
         assert_eq!(json["leaseDuration"], 60_000);
-        let back: QueueOptions = serde_json::from_value(json).unwrap();
+        let back: QueueOptions = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, QueueOptions::default());
         let partial: QueueOptions = serde_json::from_str(r#"{"retry": {"maxAttempts": 5}}"#).unwrap();
         assert_eq!(partial.retry.max_attempts, 5);
         assert_eq!(partial.lease_duration, TimeDelta::seconds(60));
+        assert!(json.get("maxRetryAfter").is_none());
+        assert_eq!(json["maxReleases"], 5);
+        let capped: QueueOptions = serde_json::from_str(r#"{"maxRetryAfter": 120000, "maxReleases": 2}"#).unwrap();
+        assert_eq!((capped.max_retry_after, capped.max_releases), (Some(TimeDelta::minutes(2)), 2));
+        let back: QueueOptions = serde_json::from_value(serde_json::to_value(capped).unwrap()).unwrap();
+        assert_eq!(back, capped);
+        assert!(
+            serde_json::from_str::<QueueOptions>(r#"{"maxRetryAfter": null}"#).unwrap().max_retry_after.is_none()
+        );
     }
 }

@@ -94,9 +94,15 @@ fn options() -> impl Strategy<Value = QueueOptions> {
         (1u32..=5, 0i64..60_000, 0i64..600_000, 1.0..3.0f64, 0.0..=1.0f64),
         (1_000i64..120_000, 1u32..=9, 1_000i64..300_000, 1_000i64..300_000),
         (0i64..7_200_000, 0i64..7_200_000, 0i64..7_200_000),
+        (proptest::option::of(0i64..1_200_000), 0u32..4),
     )
         .prop_map(
-            |((max_attempts, base, extra_cap, multiplier, jitter), (lease, hb_tenths, diag, prac), (s, d, c))| {
+            |(
+                (max_attempts, base, extra_cap, multiplier, jitter),
+                (lease, hb_tenths, diag, prac),
+                (s, d, c),
+                (retry_after_cap, max_releases),
+            )| {
                 let ms = TimeDelta::milliseconds;
                 QueueOptions {
                     retry: RetryPolicy {
@@ -110,6 +116,8 @@ fn options() -> impl Strategy<Value = QueueOptions> {
                     lease_duration: ms(lease),
                     heartbeat_interval: ms(lease * i64::from(hb_tenths) / 10),
                     retention: Retention { succeeded: ms(s), dead: ms(d), cancelled: ms(c) },
+                    max_retry_after: retry_after_cap.map(ms),
+                    max_releases,
                 }
             },
         )
@@ -158,7 +166,9 @@ fn check_decided(before: &Job, after: &Job, outcome: &Outcome, now: DateTime<Utc
             assert!(after.run_at >= now + o.retry.min_backoff(before.attempt));
         }
         if let Some(asked) = retry_after {
-            assert!(after.run_at >= now + asked);
+            assert!(after.run_at >= now + asked.min(o.retry_after_cap()));
+            let longest = o.retry.nominal_delay(before.attempt).max(o.retry_after_cap());
+            assert!(after.run_at <= now + longest, "a server's wait beyond the cap was obeyed: {after:?}");
         }
     } else {
         assert_eq!(after.state, JobState::Dead);
@@ -175,7 +185,8 @@ fn check_invariants(t: &Tracker, prev: &[Job], purged_at: Option<DateTime<Utc>>,
         assert!(ids.insert(job.id.clone()), "duplicate id {}", job.id);
         assert!(job.attempt <= job.max_attempts, "{job:?}");
         assert_eq!(job.max_attempts, o.retry.max_attempts);
-        assert_eq!(job.attempt, starts.get(&job.id).copied().unwrap_or(0), "attempt = starts − releases");
+        assert_eq!(job.max_releases, o.max_releases);
+        assert_eq!(job.attempt, starts.get(&job.id).copied().unwrap_or(0), "attempt = starts − returned releases");
         if job.is_unfinished() {
             assert!(live_keys.insert(job.key.clone()), "two unfinished jobs for {:?}", job.key);
         }
@@ -189,8 +200,11 @@ fn check_invariants(t: &Tracker, prev: &[Job], purged_at: Option<DateTime<Utc>>,
             JobState::Dead => assert!(job.last_error.is_some(), "dead without error: {job:?}"),
             JobState::RetryWait => {
                 assert!(job.last_error.is_some());
-                let abandoned = job.last_error.as_ref().is_some_and(|e| e.code == ABANDONED_CODE);
-                let least = if abandoned { TimeDelta::zero() } else { o.retry.min_backoff(job.attempt) };
+                let at_once = job
+                    .last_error
+                    .as_ref()
+                    .is_some_and(|e| [ABANDONED_CODE, RELEASE_LIMIT_CODE].contains(&e.code.as_str()));
+                let least = if at_once { TimeDelta::zero() } else { o.retry.min_backoff(job.attempt) };
                 assert!(job.run_at >= job.updated_at + least, "{job:?}");
             }
             _ => {}
@@ -270,10 +284,18 @@ fn run(options: QueueOptions, ops: Vec<Op>) {
             }
             Op::Release(target) => {
                 let Some(job) = pick_target(&t, &target) else { continue };
-                if t.release(&job.id, job.attempt, now).is_ok() {
+                if let Ok(after) = t.release(&job.id, job.attempt, now) {
                     assert_eq!(job.state, JobState::Running);
-                    *starts.get_mut(&job.id).unwrap() -= 1;
-                    assert!(t.get(&job.id).unwrap().is_due(now));
+                    assert_eq!(after.releases, job.releases + 1);
+                    if job.releases < job.max_releases {
+                        assert_eq!(after.state, JobState::Pending);
+                        *starts.get_mut(&job.id).unwrap() -= 1;
+                    } else {
+                        assert_eq!(after.last_error.as_ref().unwrap().code, RELEASE_LIMIT_CODE);
+                        let last = job.attempt >= job.max_attempts;
+                        assert_eq!(after.state, if last { JobState::Dead } else { JobState::RetryWait });
+                    }
+                    assert!(after.is_finished() || t.get(&job.id).unwrap().is_due(now));
                 }
             }
             Op::Cancel(index) => {

@@ -4,8 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
+use chrono::TimeDelta;
+
+use super::decide::{RELEASE_LIMIT_CODE, apply, spend};
 use super::error::QueueError;
-use super::job::{Job, JobState, Lease, later};
+use super::job::{Job, JobError, JobState, Lease, later};
 use super::options::QueueOptions;
 
 /// Refuses a caller who does not hold the running job's lease for this attempt. Lease expiry is not checked here.
@@ -69,22 +72,35 @@ pub fn heartbeat(
     Ok(Job { lease: Some(Lease { holder: holder.to_owned(), expires_at }), updated_at: now, ..job.clone() })
 }
 
-/// Hands a running job back for graceful shutdown: it becomes `Pending`, due at `now`, and the released attempt
-/// does not count (`attempt − 1`), so a job interrupted by deploys never dies of them. Fenced by holder and
-/// attempt, but allowed after lease expiry as long as nobody took the job over. The next start reuses the attempt
-/// number, so the releasing worker must have stopped the attempt's work first, and holders must be unique per
+/// Hands a running job back (graceful shutdown, a spent sweep budget) and counts the release. While
+/// `releases < max_releases` before it, the job becomes `Pending`, due at `now`, and the released attempt does not
+/// count (`attempt − 1`), so a job interrupted by deploys never dies of them. A release beyond `max_releases`
+/// spends the attempt instead: `RetryWait` due at `now` with error `queue.release_limit` while attempts are left,
+/// else `Dead`, so a job cut short again and again cannot loop forever. Fenced by holder and attempt, but allowed
+/// after lease expiry as long as nobody took the job over. A returned attempt's number is reused by the next
+/// start, so the releasing worker must have stopped the attempt's work first, and holders must be unique per
 /// worker process (a fresh holder never matches an old one's stale write).
 pub fn release(job: &Job, holder: &str, attempt: u32, now: DateTime<Utc>) -> Result<Job, QueueError> {
     fence(job, holder, attempt)?;
-    Ok(Job {
-        state: JobState::Pending,
-        attempt: job.attempt.saturating_sub(1),
-        run_at: now,
-        deadline: None,
-        lease: None,
-        updated_at: now,
-        ..job.clone()
-    })
+    let releases = job.releases.saturating_add(1);
+    if job.releases < job.max_releases {
+        return Ok(Job {
+            state: JobState::Pending,
+            attempt: job.attempt.saturating_sub(1),
+            releases,
+            run_at: now,
+            deadline: None,
+            lease: None,
+            updated_at: now,
+            ..job.clone()
+        });
+    }
+    let message = format!(
+        "released {releases} times, more than the {} allowed; attempt {} of {} spent",
+        job.max_releases, job.attempt, job.max_attempts
+    );
+    let decision = spend(job, JobError::new(RELEASE_LIMIT_CODE, message), TimeDelta::zero(), now);
+    Ok(apply(&Job { releases, ..job.clone() }, &decision))
 }
 
 /// Cancels a waiting job (pending or retry wait), as the old `clearJobQueue` did for every job not running.
@@ -102,7 +118,9 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
+    use crate::exam::ExamType;
     use crate::queue::fixtures::*;
+    use crate::queue::{JobId, JobKey};
 
     #[test]
     fn start_is_due_exactly_at_run_at() {
@@ -164,6 +182,7 @@ mod tests {
         let later = t0() + TimeDelta::seconds(5);
         let released = release(&job, W, 1, later).unwrap();
         assert_eq!((released.state, released.attempt, released.run_at), (JobState::Pending, 0, later));
+        assert_eq!(released.releases, 1);
         assert!(released.lease.is_none() && released.deadline.is_none() && released.is_due(later));
         assert!(matches!(release(&job, "b", 1, later), Err(QueueError::LeaseLost { .. })));
         assert_eq!(release(&released, W, 0, later), Err(QueueError::NotRunning(JobState::Pending)));
@@ -171,6 +190,52 @@ mod tests {
         assert_eq!(again.attempt, 1);
         let after_expiry = t0() + TimeDelta::minutes(5);
         assert!(release(&job, W, 1, after_expiry).is_ok(), "nobody took it over");
+    }
+
+    #[test]
+    fn releases_are_counted_and_beyond_the_bound_spend_the_attempt() {
+        let options = QueueOptions { max_releases: 2, ..opts() };
+        let mut job = Job::new(JobId::from("job-r"), JobKey::new("u1", ExamType::Practice), t0(), &options);
+        assert_eq!((job.releases, job.max_releases), (0, 2));
+        let mut now = t0();
+        // Two releases hand the attempt back.
+        for n in 1..=2 {
+            job = start(&job, W, now, &options).unwrap();
+            assert_eq!(job.attempt, 1);
+            now += TimeDelta::seconds(50);
+            job = release(&job, W, 1, now).unwrap();
+            assert_eq!((job.state, job.attempt, job.releases, job.run_at), (JobState::Pending, 0, n, now));
+            assert!(job.last_error.is_none());
+        }
+        // The third spends attempt 1: retried at once, with the reason kept.
+        job = start(&job, W, now, &options).unwrap();
+        now += TimeDelta::seconds(50);
+        job = release(&job, W, 1, now).unwrap();
+        assert_eq!((job.state, job.attempt, job.releases, job.run_at), (JobState::RetryWait, 1, 3, now));
+        assert!(job.lease.is_none() && job.deadline.is_none() && job.finished_at.is_none() && job.is_due(now));
+        let error = job.last_error.clone().unwrap();
+        assert_eq!(error.code, RELEASE_LIMIT_CODE);
+        assert_eq!(error.message, "released 3 times, more than the 2 allowed; attempt 1 of 3 spent");
+        // Attempts 2 and 3 are spent the same way; then the job is dead, not looping.
+        for attempt in 2..=3 {
+            job = start(&job, W, now, &options).unwrap();
+            assert_eq!(job.attempt, attempt);
+            now += TimeDelta::seconds(50);
+            job = release(&job, W, attempt, now).unwrap();
+        }
+        assert_eq!((job.state, job.attempt, job.releases), (JobState::Dead, 3, 5));
+        assert_eq!(job.finished_at, Some(now));
+        assert_eq!(job.last_error.as_ref().unwrap().code, RELEASE_LIMIT_CODE);
+        assert_eq!(start(&job, W, now, &options), Err(QueueError::Finished(JobState::Dead)));
+    }
+
+    #[test]
+    fn a_bound_of_zero_spends_every_release() {
+        let options = QueueOptions { max_releases: 0, ..opts() };
+        let job = Job::new(JobId::from("j"), JobKey::new("u1", ExamType::Diagnostic), t0(), &options);
+        let running = start(&job, W, t0(), &options).unwrap();
+        let back = release(&running, W, 1, t0()).unwrap();
+        assert_eq!((back.state, back.attempt, back.releases), (JobState::RetryWait, 1, 1));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Storage: async traits for exams and user activity, and their backends. Every backend keeps the same
 //! semantics: an atomic claim, set-based planning, bounded cleanup and aggregate analytics (see DESIGN.md).
 
+pub mod conformance;
 mod error;
 mod open;
 #[cfg(feature = "postgres")]
@@ -110,7 +111,8 @@ pub const STATUS_JOB_LIMIT: u32 = 200;
 /// a running job is fenced on its lease holder and attempt, so a worker whose lease was taken over changes nothing.
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// Enqueues a job for `key` due at `now`, or returns the unfinished job that already holds the key.
+    /// Enqueues a job for `key` due at `now`, or returns the unfinished job that already holds the key. A new job
+    /// copies `max_attempts` and `max_releases` from `options`.
     async fn enqueue(
         &self,
         key: &JobKey,
@@ -127,7 +129,9 @@ pub trait JobStore: Send + Sync {
     ) -> Result<Vec<Enqueued>, StoreError>;
 
     /// Claims the named job for `holder` if it is due and waiting (the synchronous pre-generate route);
-    /// `None` when it is running elsewhere, finished, or not yet due.
+    /// `None` when it is running elsewhere, finished, or not yet due. Like every claim path it first settles
+    /// what `queue::overdue` finds for the job it meets: a job whose holder was killed is claimable by name as
+    /// soon as its lease expired (its abandoned attempt counted), a job past its deadline waits its backoff.
     async fn claim_job(
         &self,
         id: &JobId,
@@ -146,8 +150,10 @@ pub trait JobStore: Send + Sync {
         options: &QueueOptions,
     ) -> Result<Vec<Job>, StoreError>;
 
-    /// Extends the lease of a running job held by `job.lease.holder` at `job.attempt`, returning the renewed job.
-    /// Refused with [`StoreError::LeaseLost`] when the lease was taken over, expired, or the deadline passed.
+    /// Extends the lease of a running job held by `job.lease.holder` at `job.attempt`, returning the renewed job:
+    /// the rule of `queue::heartbeat`, expiry `max(old expiry, now + lease_duration)` (a heartbeat never
+    /// shortens a lease). Refused with [`StoreError::LeaseLost`] when the lease was taken over, expired, or the
+    /// deadline passed.
     async fn heartbeat_job(
         &self,
         job: &Job,
@@ -167,7 +173,11 @@ pub trait JobStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(Job, String), StoreError>;
 
-    /// Gives a running job back (graceful shutdown, a spent drain budget): pending, due at once, attempt returned.
+    /// Gives a running job back (graceful shutdown, a spent drain budget), fenced on holder and attempt, by the
+    /// rule of `queue::release`: the release is counted; within the job's `max_releases` it becomes pending, due
+    /// at once, attempt returned; beyond them the release spends the attempt (retry wait due at once, or dead on
+    /// the last attempt, with error `queue.release_limit`). Refused with [`StoreError::LeaseLost`] when another
+    /// holder or attempt owns the job.
     async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError>;
 
     /// One job by id.

@@ -8,11 +8,15 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use crate::exam::{Exam, ExamSpec, ExamType, ValidationReport, validate_exam};
 use crate::policy::Policy;
+use crate::queue::LogEscaped;
 
 /// The longest user id accepted, in characters. Supabase ids are 36; demo and test ids are short.
 pub const MAX_USER_ID_CHARS: usize = 128;
 
-/// A validated user id: 1 to 128 characters, no control characters, no surrounding whitespace.
+/// A validated user id: 1 to 128 characters, no control characters, no surrounding whitespace. Format
+/// characters (bidi controls, zero-width characters) and line separators are accepted as stored ids but
+/// [`Display`](fmt::Display) escapes them (see [`escape_for_log`](crate::queue::escape_for_log)), so an id can be
+/// put in a log line or an error text as it is; [`UserId::as_str`] is the raw id for queries and bodies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct UserId(String);
@@ -36,15 +40,17 @@ impl UserId {
         Ok(Self(raw.to_owned()))
     }
 
-    /// The id as text.
+    /// The raw id as text, for queries and response bodies (not for log lines: use `Display`).
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
+/// The id escaped for log lines and error texts by [`escape_for_log`](crate::queue::escape_for_log): ordinary ids
+/// of any script unchanged, invisible and line-breaking characters as `\u{hex}`.
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        fmt::Display::fmt(&LogEscaped(&self.0), f)
     }
 }
 
@@ -347,6 +353,29 @@ mod tests {
         assert!(UserId::parse(" padded").is_err());
         let err = UserId::parse("").unwrap_err();
         assert_eq!(crate::error::ErrorCode::code(&err), "store.invalid_input");
+    }
+
+    #[test]
+    fn user_ids_display_escaped_and_stay_raw_elsewhere() {
+        let cases = [
+            ("rtl\u{202e}txt", "rtl\\u{202e}txt"),
+            ("split\u{2028}line", "split\\u{2028}line"),
+            ("para\u{2029}x", "para\\u{2029}x"),
+            ("zero\u{200b}width", "zero\\u{200b}width"),
+            ("\u{feff}bom", "\\u{feff}bom"),
+            ("iso\u{2066}late\u{2069}", "iso\\u{2066}late\\u{2069}"),
+            ("José", "José"),
+            ("山田太郎", "山田太郎"),
+            ("😀-user", "😀-user"),
+            ("3f2b8c1e-0000-4000-8000-000000000001", "3f2b8c1e-0000-4000-8000-000000000001"),
+        ];
+        for (raw, shown) in cases {
+            let id = UserId::parse(raw).unwrap();
+            assert_eq!(id.to_string(), shown);
+            assert_eq!(format!("[Pre-Gen] served {id}"), format!("[Pre-Gen] served {shown}"));
+            assert_eq!(id.as_str(), raw);
+            assert_eq!(serde_json::to_value(&id).unwrap(), raw, "bodies carry the raw id");
+        }
     }
 
     #[test]

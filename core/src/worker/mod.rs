@@ -6,6 +6,7 @@ mod drain;
 mod handler;
 mod pool;
 mod runner;
+mod signal;
 
 pub use drain::{DrainReport, drain};
 pub use handler::{HandlerError, HandlerOutput, JobContext, JobHandler};

@@ -1,14 +1,20 @@
 //! A pool of workers: a fetcher claims due jobs for its free slots, runs each in a task, and sleeps until woken by
 //! an in-process enqueue, a slot freeing up, the next job falling due, or a modest poll interval (for jobs other
-//! processes enqueue).
+//! processes enqueue). When claiming fails (a full disk, a locked or read-only database) it backs off, capped, and
+//! logs the failure once per change.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 
 use super::runner::{RunOutcome, Runner};
+use super::signal::{StoreFailures, stop_asked, stopped};
+use crate::error::ErrorCode;
+use crate::store::StoreError;
 
 /// How a pool runs.
 #[derive(Debug, Clone)]
@@ -19,11 +25,22 @@ pub struct PoolOptions {
     pub poll_interval: Duration,
     /// Prefix of the lease holder names; the process id and a random suffix make each unique.
     pub holder_prefix: String,
+    /// The wait after a first failed claim (100 ms, jittered down to half); it doubles per failure in a row.
+    pub error_backoff_min: Duration,
+    /// The longest wait between failed claims (30 s): a store that fails every write (a full disk) costs a try
+    /// every half minute or so, not hundreds a second.
+    pub error_backoff_max: Duration,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        Self { workers: 2, poll_interval: Duration::from_secs(1), holder_prefix: "pregen".into() }
+        Self {
+            workers: 2,
+            poll_interval: Duration::from_secs(1),
+            holder_prefix: "pregen".into(),
+            error_backoff_min: Duration::from_millis(100),
+            error_backoff_max: Duration::from_secs(30),
+        }
     }
 }
 
@@ -42,6 +59,17 @@ pub struct ShutdownReport {
     pub store_failed: u64,
 }
 
+/// `3 succeeded, 1 failed, 0 released, 0 lease lost, 0 store failed`: the log line's form.
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} succeeded, {} failed, {} released, {} lease lost, {} store failed",
+            self.succeeded, self.failed, self.released, self.lease_lost, self.store_failed
+        )
+    }
+}
+
 impl ShutdownReport {
     /// Counts one run's outcome.
     pub fn record(&mut self, outcome: &RunOutcome) {
@@ -56,13 +84,23 @@ impl ShutdownReport {
 }
 
 /// A running pool: one fetcher claims as many due jobs as there are free slots in one statement and runs each
-/// in its own task. Dropping it without [`WorkerPool::shutdown`] aborts the fetcher; leases then expire.
+/// in its own task. Dropping it without [`WorkerPool::shutdown`] stops it too, without waiting: the fetcher claims
+/// nothing more, and running attempts are stopped and released in the background (while the runtime runs).
 #[derive(Debug)]
 pub struct WorkerPool {
     stop: watch::Sender<bool>,
     hard_stop: watch::Sender<bool>,
     notify: Arc<Notify>,
-    fetcher: JoinHandle<ShutdownReport>,
+    /// `None` once [`WorkerPool::shutdown`] took it.
+    fetcher: Option<JoinHandle<ShutdownReport>>,
+}
+
+impl Drop for WorkerPool {
+    fn drop(&mut self) {
+        // Closing the channels would say the same; sending says it even to a receiver that looks before they close.
+        let _ = self.stop.send(true);
+        let _ = self.hard_stop.send(true);
+    }
 }
 
 /// A lease holder name unique to this process and call: `prefix:pid:random`.
@@ -86,8 +124,10 @@ impl WorkerPool {
             slots: Arc::new(Semaphore::new(workers)),
             notify: Arc::clone(&notify),
             poll_interval: options.poll_interval,
+            failures: StoreFailures::new(options.error_backoff_min, options.error_backoff_max),
+            lookup_failures: StoreFailures::new(options.poll_interval, options.poll_interval),
         };
-        let fetcher = tokio::spawn(fetcher.work(stop_rx, hard_rx));
+        let fetcher = Some(tokio::spawn(fetcher.work(stop_rx, hard_rx)));
         Self { stop, hard_stop, notify, fetcher }
     }
 
@@ -103,9 +143,9 @@ impl WorkerPool {
 
     /// Stops claiming, waits up to `grace` for running attempts to finish, then stops the rest and releases their
     /// leases so another process can take them at once.
-    pub async fn shutdown(self, grace: Duration) -> ShutdownReport {
+    pub async fn shutdown(mut self, grace: Duration) -> ShutdownReport {
         let _ = self.stop.send(true);
-        let mut fetcher = self.fetcher;
+        let Some(mut fetcher) = self.fetcher.take() else { return ShutdownReport::default() };
         let joined = match tokio::time::timeout(grace, &mut fetcher).await {
             Ok(joined) => joined,
             Err(_) => {
@@ -118,7 +158,7 @@ impl WorkerPool {
             tracing::error!("[BGJob] the worker pool's fetcher failed: {e}");
             ShutdownReport::default()
         });
-        tracing::info!("[BGJob] worker pool stopped: {report:?}");
+        tracing::info!("[BGJob] worker pool stopped: {report}");
         report
     }
 }
@@ -129,13 +169,18 @@ struct Fetcher {
     slots: Arc<Semaphore>,
     notify: Arc<Notify>,
     poll_interval: Duration,
+    /// Failed claims in a row: their backoff, and which to log.
+    failures: StoreFailures,
+    /// Failed look-ups of the next due job in a row, only for which to log (the poll interval is the wait).
+    lookup_failures: StoreFailures,
 }
 
 impl Fetcher {
-    async fn work(self, mut stop: watch::Receiver<bool>, hard_stop: watch::Receiver<bool>) -> ShutdownReport {
+    async fn work(mut self, mut stop: watch::Receiver<bool>, hard_stop: watch::Receiver<bool>) -> ShutdownReport {
         let mut report = ShutdownReport::default();
         let mut running: JoinSet<RunOutcome> = JoinSet::new();
-        while !*stop.borrow() {
+        let notify = Arc::clone(&self.notify);
+        while !stop_asked(&stop) {
             while let Some(done) = running.try_join_next() {
                 record(&mut report, done);
             }
@@ -148,44 +193,51 @@ impl Fetcher {
                     record(&mut report, done);
                     continue;
                 }
-                _ = stop.changed() => continue,
+                () = stopped(&mut stop) => break,
             };
             // Registered before looking, so an enqueue between the look and the wait still wakes the pool.
-            let notified = self.notify.notified();
+            let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let free = 1 + self.slots.available_permits();
-            match self.runner.claim(&self.holder, u32::try_from(free).unwrap_or(u32::MAX)).await {
-                Ok(jobs) if !jobs.is_empty() => {
-                    let mut permit = Some(first);
-                    for job in jobs {
-                        let slot = match permit.take() {
-                            Some(p) => p,
-                            None => match Arc::clone(&self.slots).try_acquire_owned() {
-                                Ok(p) => p,
-                                Err(_) => unreachable!("only the fetcher takes slots, and it asked for this many"),
-                            },
-                        };
-                        let (runner, hard_stop) = (self.runner.clone(), hard_stop.clone());
-                        running.spawn(async move {
-                            let outcome = runner.run(job, None, hard_stop).await;
-                            drop(slot);
-                            outcome
-                        });
+            let jobs = match self.runner.claim(&self.holder, u32::try_from(free).unwrap_or(u32::MAX)).await {
+                Ok(jobs) => {
+                    if let Some(tries) = self.failures.succeeded() {
+                        tracing::info!("[BGJob] claiming works again after {tries} failed tries");
                     }
-                    continue;
+                    jobs
                 }
-                Ok(_) => drop(first),
                 Err(e) => {
                     drop(first);
-                    tracing::warn!("[BGJob] claiming failed, will look again: {e}");
+                    self.back_off(&e, &mut stop, &mut running, &mut report).await;
+                    continue;
                 }
+            };
+            if !jobs.is_empty() {
+                let mut permit = Some(first);
+                for job in jobs {
+                    let slot = match permit.take() {
+                        Some(p) => p,
+                        None => match Arc::clone(&self.slots).try_acquire_owned() {
+                            Ok(p) => p,
+                            Err(_) => unreachable!("only the fetcher takes slots, and it asked for this many"),
+                        },
+                    };
+                    let (runner, hard_stop) = (self.runner.clone(), hard_stop.clone());
+                    running.spawn(async move {
+                        let outcome = runner.run(job, None, hard_stop).await;
+                        drop(slot);
+                        outcome
+                    });
+                }
+                continue;
             }
+            drop(first);
             let wait = self.idle_wait().await;
             tokio::select! {
-                _ = &mut notified => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                () = &mut notified => {}
+                () = tokio::time::sleep(wait) => {}
+                () = stopped(&mut stop) => {}
                 Some(done) = running.join_next(), if !running.is_empty() => record(&mut report, done),
             }
         }
@@ -195,9 +247,47 @@ impl Fetcher {
         report
     }
 
-    /// Until the next job falls due, at most the poll interval.
-    async fn idle_wait(&self) -> Duration {
-        match self.runner.store.next_due_at().await {
+    /// Waits out a failed claim's backoff, logging the failure when it is news. Jobs finishing meanwhile are
+    /// recorded, but do not cut the wait short; a stop does.
+    async fn back_off(
+        &mut self,
+        e: &StoreError,
+        stop: &mut watch::Receiver<bool>,
+        running: &mut JoinSet<RunOutcome>,
+        report: &mut ShutdownReport,
+    ) {
+        let message = e.to_string();
+        let failed = self.failures.failed(e.code(), &message, rand::random::<f64>());
+        if failed.news {
+            tracing::warn!(
+                "[BGJob] claiming failed ({}): {message}; backing off up to {} s between tries, logged again when \
+                 the error changes or claiming works",
+                e.code(),
+                self.failures.max_wait().as_secs()
+            );
+        }
+        let until = Instant::now() + failed.wait;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => break,
+                () = stopped(stop) => break,
+                Some(done) = running.join_next(), if !running.is_empty() => record(report, done),
+            }
+        }
+    }
+
+    /// Until the next job falls due, at most the poll interval. A failed look-up is logged once per change and
+    /// waits the poll interval.
+    async fn idle_wait(&mut self) -> Duration {
+        let next = self.runner.store.next_due_at().await;
+        if let Err(e) = &next {
+            if self.lookup_failures.failed(e.code(), &e.to_string(), 0.0).news {
+                tracing::warn!("[BGJob] looking up the next due job failed ({}), polling instead: {e}", e.code());
+            }
+        } else if let Some(tries) = self.lookup_failures.succeeded() {
+            tracing::info!("[BGJob] looking up the next due job works again after {tries} failed tries");
+        }
+        match next {
             Ok(Some(due)) => {
                 let until = (due - self.runner.clock.now()).to_std().unwrap_or(Duration::ZERO);
                 until.clamp(Duration::from_millis(1), self.poll_interval)
@@ -213,3 +303,7 @@ fn record(report: &mut ShutdownReport, done: Result<RunOutcome, tokio::task::Joi
         Err(e) => tracing::error!("[BGJob] a job task failed: {e}"),
     }
 }
+
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod tests;

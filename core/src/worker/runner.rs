@@ -9,8 +9,10 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::handler::{HandlerOutput, JobContext, JobHandler};
+use super::signal::{StoreFailures, stopped};
 use crate::clock::Clock;
-use crate::queue::{Job, JobError, Outcome, QueueOptions, decide};
+use crate::error::ErrorCode;
+use crate::queue::{Job, JobError, JobState, Outcome, QueueOptions, decide};
 use crate::store::{JobStore, StoreError};
 
 /// The error code of an attempt whose handler panicked.
@@ -29,6 +31,21 @@ pub enum RunOutcome {
     LeaseLost,
     /// Writing the outcome failed; the lease will expire and the job be retried.
     StoreFailed(String),
+}
+
+/// A short readable form for log lines: `succeeded (exam <id>)`, `failed (claude.overloaded)`, `released`,
+/// `lease lost`, `store failed: <error>`.
+impl std::fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunOutcome::Succeeded(Some(exam_id)) => write!(f, "succeeded (exam {exam_id})"),
+            RunOutcome::Succeeded(None) => f.write_str("succeeded (nothing to store)"),
+            RunOutcome::Failed(code) => write!(f, "failed ({code})"),
+            RunOutcome::Released => f.write_str("released"),
+            RunOutcome::LeaseLost => f.write_str("lease lost"),
+            RunOutcome::StoreFailed(error) => write!(f, "store failed: {error}"),
+        }
+    }
 }
 
 /// Everything needed to run claimed jobs: the store, the handler, the queue options and the clock. Shared by the
@@ -84,7 +101,8 @@ impl Runner {
     }
 
     /// Runs a claimed job to an outcome. `stop_at` ends the attempt early (a drain budget); `hard_stop` turning
-    /// true does too (shutdown past grace). Either way the job is released, its attempt unspent.
+    /// true or closing does too (shutdown past grace, a dropped pool). Either way the job is released: its attempt
+    /// unspent, unless the job used up its `max_releases` (see [`crate::queue::release`]).
     pub async fn run(
         &self,
         job: Job,
@@ -95,14 +113,7 @@ impl Runner {
         let now = self.clock.now();
         let deadline = job.deadline.map_or_else(Instant::now, |d| instant_at(d, now));
         let heartbeat = self.options.heartbeat_interval.to_std().unwrap_or(Duration::from_secs(15));
-        tracing::info!(
-            "[BGJob] start {} {} for {} (attempt {}/{})",
-            job.id,
-            job.key.exam_type,
-            job.key.user_id,
-            job.attempt,
-            job.max_attempts
-        );
+        tracing::debug!("[BGJob] start {} {} (attempt {}/{})", job.id, job.key, job.attempt, job.max_attempts);
         let handler = Arc::clone(&self.handler);
         let ctx = JobContext { holder };
         let mut task = tokio::spawn({
@@ -111,6 +122,8 @@ impl Runner {
         });
         let mut current = job;
         let mut beat = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        // Only for its news: a failing heartbeat is tried again at the next beat, and logged once per change.
+        let mut beat_failures = StoreFailures::new(heartbeat, heartbeat);
         let stop_at = stop_at.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
         let outcome = loop {
             // Biased, in this order: a finished handler wins over its deadline, and the deadline over a heartbeat
@@ -135,15 +148,19 @@ impl Runner {
                     task.abort();
                     return self.release(&current).await;
                 }
-                changed = hard_stop.changed() => {
-                    if changed.is_err() || *hard_stop.borrow() {
-                        task.abort();
-                        return self.release(&current).await;
-                    }
+                // A closed channel (its pool dropped) is a stop too.
+                () = stopped(&mut hard_stop) => {
+                    task.abort();
+                    return self.release(&current).await;
                 }
                 _ = beat.tick() => {
                     match self.store.heartbeat_job(&current, self.clock.now(), &self.options).await {
-                        Ok(renewed) => current = renewed,
+                        Ok(renewed) => {
+                            current = renewed;
+                            if let Some(tries) = beat_failures.succeeded() {
+                                tracing::info!("[BGJob] heartbeat for {} works again after {tries} failed tries", current.id);
+                            }
+                        }
                         Err(StoreError::LeaseLost(_)) if Instant::now() >= deadline => {
                             task.abort();
                             tracing::warn!("[BGJob] {} timed out on attempt {}", current.id, current.attempt);
@@ -154,7 +171,11 @@ impl Runner {
                             tracing::warn!("[BGJob] {} lost its lease, stopping: {why}", current.id);
                             return RunOutcome::LeaseLost;
                         }
-                        Err(e) => tracing::warn!("[BGJob] heartbeat for {} failed, will retry: {e}", current.id),
+                        Err(e) => {
+                            if beat_failures.failed(e.code(), &e.to_string(), 0.0).news {
+                                tracing::warn!("[BGJob] heartbeat for {} failed ({}), will retry each beat: {e}", current.id, e.code());
+                            }
+                        }
                     }
                 }
             }
@@ -164,12 +185,25 @@ impl Runner {
 
     async fn release(&self, job: &Job) -> RunOutcome {
         match self.store.release_job(job, self.clock.now()).await {
-            Ok(_) => {
-                tracing::info!("[BGJob] released {} for another worker", job.id);
+            Ok(after) if after.state == JobState::Pending => {
+                tracing::debug!("[BGJob] released {} ({}) for another worker", job.id, job.key);
+                RunOutcome::Released
+            }
+            Ok(after) => {
+                let why = after.last_error.as_ref().map_or_else(String::new, ToString::to_string);
+                tracing::warn!(
+                    "[BGJob] released {} ({}) once too often, now {}: {why}",
+                    job.id,
+                    job.key,
+                    after.state
+                );
                 RunOutcome::Released
             }
             Err(StoreError::LeaseLost(_)) => RunOutcome::LeaseLost,
-            Err(e) => RunOutcome::StoreFailed(e.to_string()),
+            Err(e) => {
+                tracing::error!("[BGJob] could not release {}; its lease will expire instead: {e}", job.id);
+                RunOutcome::StoreFailed(e.to_string())
+            }
         }
     }
 
@@ -186,7 +220,7 @@ impl Runner {
         };
         match written {
             Ok(outcome) => {
-                tracing::info!("[BGJob] {} {} -> {outcome:?}", job.id, job.key.exam_type);
+                tracing::debug!("[BGJob] {} ({}) attempt {}: {outcome}", job.id, job.key, job.attempt);
                 outcome
             }
             Err(StoreError::LeaseLost(why)) => {

@@ -54,7 +54,12 @@ async fn main() {
         Runner::new(Arc::new(store.clone()), Arc::new(Mode(mode == "hang")), options, Arc::new(SystemClock));
     let pool = WorkerPool::start(
         runner,
-        PoolOptions { workers: 1, poll_interval: Duration::from_millis(100), holder_prefix: mode.clone() },
+        PoolOptions {
+            workers: 1,
+            poll_interval: Duration::from_millis(100),
+            holder_prefix: mode.clone(),
+            ..PoolOptions::default()
+        },
     );
     let id = JobId(job_id.clone());
     // Bounded: exits non-zero if the job never succeeds.

@@ -269,7 +269,7 @@ impl ExamStore for SqliteStore {
             })
             .await?;
         let mut stats = UserExamStats {
-            user_id: user.to_string(),
+            user_id: user.as_str().to_owned(),
             diagnostic: TypeStock::default(),
             practice: TypeStock::default(),
             last_seen_at: None,

@@ -3,105 +3,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, params};
 
+use super::job_rows::{corrupt, query_job, query_jobs};
 use super::{SqliteStore, db_error, from_ms, sql, to_ms};
 use crate::queue::{
-    Decision, Job, JobError, JobId, JobKey, JobState, JobSummary, Lease, QueueOptions, QueueStatus, Retention,
-    StateCounts, decide, overdue,
+    Decision, Job, JobId, JobKey, JobState, JobSummary, QueueError, QueueOptions, QueueStatus, Retention,
+    StateCounts, decide, heartbeat, overdue, release,
 };
 use crate::store::{Enqueued, JobStore, NewExam, StoreError};
 
 /// How many overdue jobs one claim call settles before claiming.
 const REAP_LIMIT: i64 = 100;
-
-/// A job row as stored, before its text and integers are checked.
-struct JobRow {
-    id: String,
-    user_id: String,
-    exam_type: String,
-    state: String,
-    attempt: i64,
-    max_attempts: i64,
-    run_at: i64,
-    created_at: i64,
-    updated_at: i64,
-    started_at: Option<i64>,
-    deadline_at: Option<i64>,
-    lease_holder: Option<String>,
-    lease_expires_at: Option<i64>,
-    finished_at: Option<i64>,
-    last_error_code: Option<String>,
-    last_error_message: Option<String>,
-}
-
-fn read_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
-    Ok(JobRow {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        exam_type: r.get(2)?,
-        state: r.get(3)?,
-        attempt: r.get(4)?,
-        max_attempts: r.get(5)?,
-        run_at: r.get(6)?,
-        created_at: r.get(7)?,
-        updated_at: r.get(8)?,
-        started_at: r.get(9)?,
-        deadline_at: r.get(10)?,
-        lease_holder: r.get(11)?,
-        lease_expires_at: r.get(12)?,
-        finished_at: r.get(13)?,
-        last_error_code: r.get(14)?,
-        last_error_message: r.get(15)?,
-    })
-}
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-impl JobRow {
-    fn into_job(self) -> Result<Job, StoreError> {
-        let opt = |v: Option<i64>| v.map(from_ms).transpose();
-        let lease = match (self.lease_holder, self.lease_expires_at) {
-            (Some(holder), Some(expires)) => Some(Lease { holder, expires_at: from_ms(expires)? }),
-            _ => None,
-        };
-        let last_error = match (self.last_error_code, self.last_error_message) {
-            (Some(code), message) => Some(JobError { code, message: message.unwrap_or_default() }),
-            _ => None,
-        };
-        Ok(Job {
-            id: JobId(self.id),
-            key: JobKey { user_id: self.user_id, exam_type: self.exam_type.parse().map_err(corrupt)? },
-            state: self.state.parse().map_err(corrupt)?,
-            attempt: u32::try_from(self.attempt).map_err(corrupt)?,
-            max_attempts: u32::try_from(self.max_attempts).map_err(corrupt)?,
-            run_at: from_ms(self.run_at)?,
-            created_at: from_ms(self.created_at)?,
-            updated_at: from_ms(self.updated_at)?,
-            started_at: opt(self.started_at)?,
-            deadline: opt(self.deadline_at)?,
-            lease,
-            finished_at: opt(self.finished_at)?,
-            last_error,
-        })
-    }
-}
-
-fn query_jobs(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Job>, StoreError> {
-    let rows = conn
-        .prepare_cached(sql)
-        .and_then(|mut st| st.query_map(params, read_row)?.collect::<Result<Vec<_>, _>>())
-        .map_err(db_error)?;
-    rows.into_iter().map(JobRow::into_job).collect()
-}
-
-fn query_job(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<Job>, StoreError> {
-    let row =
-        conn.prepare_cached(sql).and_then(|mut st| st.query_row(params, read_row).optional()).map_err(db_error)?;
-    row.map(JobRow::into_job).transpose()
-}
 
 /// The holder and attempt that fence a change to a running job.
 fn fence(job: &Job) -> Result<(String, i64), StoreError> {
@@ -124,13 +37,16 @@ fn claim_times(now: DateTime<Utc>, options: &QueueOptions) -> [i64; 3] {
 fn enqueue_one(
     conn: &Connection,
     key: &JobKey,
-    max_attempts: i64,
+    options: &QueueOptions,
     now: DateTime<Utc>,
 ) -> Result<Enqueued, StoreError> {
     let id = uuid::Uuid::new_v4().to_string();
+    let (max_attempts, max_releases) = (i64::from(options.retry.max_attempts), i64::from(options.max_releases));
     let inserted = conn
         .prepare_cached(sql::ENQUEUE_JOB)
-        .and_then(|mut st| st.execute(params![id, key.user_id, key.exam_type.as_str(), max_attempts, to_ms(now)]))
+        .and_then(|mut st| {
+            st.execute(params![id, key.user_id, key.exam_type.as_str(), max_attempts, to_ms(now), max_releases])
+        })
         .map_err(db_error)?;
     let job = query_job(conn, sql::UNFINISHED_JOB_FOR_KEY, params![key.user_id, key.exam_type.as_str()])?
         .ok_or_else(|| StoreError::Database("enqueued job not found".into()))?;
@@ -139,6 +55,47 @@ fn enqueue_one(
 
 fn lease_lost(job: &Job) -> StoreError {
     StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
+}
+
+/// Applies a pure transition of a running job (`queue::heartbeat`, `queue::release`) to the stored row and writes
+/// the result, fenced on the caller's holder and attempt: the store keeps the queue module's rule instead of a
+/// second one in SQL. Every refusal (the job gone, finished, taken over, its lease or deadline passed) is
+/// [`StoreError::LeaseLost`]; the caller must stop the attempt.
+fn transition_held(
+    conn: &Connection,
+    job: &Job,
+    transition: impl FnOnce(&Job, &str, u32) -> Result<Job, QueueError>,
+) -> Result<Job, StoreError> {
+    let (holder, attempt) = fence(job)?;
+    let stored = query_job(conn, sql::JOB_BY_ID, params![job.id.as_str()])?.ok_or_else(|| lease_lost(job))?;
+    let next = transition(&stored, &holder, job.attempt).map_err(|e| match e {
+        QueueError::LeaseLost { .. } | QueueError::NotRunning(_) | QueueError::Finished(_) => lease_lost(job),
+        other => StoreError::LeaseLost(format!("job {} attempt {}: {other}", job.id, job.attempt)),
+    })?;
+    let error = next.last_error.as_ref();
+    let lease = next.lease.as_ref();
+    query_job(
+        conn,
+        sql::WRITE_HELD_JOB,
+        params![
+            job.id.as_str(),
+            holder,
+            attempt,
+            next.state.as_str(),
+            i64::from(next.attempt),
+            to_ms(next.run_at),
+            to_ms(next.updated_at),
+            next.started_at.map(to_ms),
+            next.deadline.map(to_ms),
+            lease.map(|l| l.holder.as_str()),
+            lease.map(|l| to_ms(l.expires_at)),
+            next.finished_at.map(to_ms),
+            error.map(|e| e.code.as_str()),
+            error.map(|e| e.message.as_str()),
+            i64::from(next.releases),
+        ],
+    )?
+    .ok_or_else(|| lease_lost(job))
 }
 
 fn write_decision(conn: &Connection, job: &Job, decision: &Decision) -> Result<Option<Job>, StoreError> {
@@ -167,22 +124,30 @@ fn reap_overdue(conn: &Connection, now: DateTime<Utc>, options: &QueueOptions) -
     let overdue_jobs = query_jobs(conn, sql::OVERDUE_JOBS, params![to_ms(now), REAP_LIMIT])?;
     let mut reaped = 0;
     for job in overdue_jobs {
-        let Some(outcome) = overdue(&job, now) else { continue };
-        let decision = decide(&job, &outcome, now, options, rand::random::<f64>()).map_err(corrupt)?;
-        if write_decision(conn, &job, &decision)?.is_some() {
-            tracing::warn!(
-                "[BGJob] job {} ({} {}) attempt {} {}: now {}",
-                job.id,
-                job.key.user_id,
-                job.key.exam_type,
-                job.attempt,
-                decision.last_error.as_ref().map_or("overdue", |e| e.code.as_str()),
-                decision.state.as_str()
-            );
-            reaped += 1;
-        }
+        reaped += usize::from(settle_overdue(conn, &job, now, options)?);
     }
     Ok(reaped)
+}
+
+/// Records what `queue::overdue` finds for one running job at `now`, if anything; says whether it wrote.
+fn settle_overdue(
+    conn: &Connection,
+    job: &Job,
+    now: DateTime<Utc>,
+    options: &QueueOptions,
+) -> Result<bool, StoreError> {
+    let Some(outcome) = overdue(job, now) else { return Ok(false) };
+    let decision = decide(job, &outcome, now, options, rand::random::<f64>()).map_err(corrupt)?;
+    let Some(settled) = write_decision(conn, job, &decision)? else { return Ok(false) };
+    tracing::warn!(
+        "[BGJob] job {} ({}) attempt {} {}: now {}",
+        job.id,
+        job.key,
+        job.attempt,
+        decision.last_error.as_ref().map_or("overdue", |e| e.code.as_str()),
+        settled.state
+    );
+    Ok(true)
 }
 
 #[async_trait]
@@ -207,9 +172,8 @@ impl JobStore for SqliteStore {
             crate::store::UserId::parse(&key.user_id)?;
         }
         options.check().map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
-        let (keys, max_attempts) = (keys.to_vec(), i64::from(options.retry.max_attempts));
-        self.with_writer(move |conn| keys.iter().map(|key| enqueue_one(conn, key, max_attempts, now)).collect())
-            .await
+        let (keys, options) = (keys.to_vec(), *options);
+        self.with_writer(move |conn| keys.iter().map(|key| enqueue_one(conn, key, &options, now)).collect()).await
     }
 
     async fn claim_job(
@@ -224,6 +188,11 @@ impl JobStore for SqliteStore {
         }
         let (id, holder, options) = (id.clone(), holder.to_owned(), *options);
         self.with_writer(move |conn| {
+            // Settle the named job first if its holder went silent or its deadline passed, so a job whose
+            // worker was killed is claimable by name as soon as its lease expired, like by `claim_jobs`.
+            if let Some(job) = query_job(conn, sql::JOB_BY_ID, params![id.as_str()])? {
+                settle_overdue(conn, &job, now, &options)?;
+            }
             let [lease, diagnostic, practice] = claim_times(now, &options);
             query_job(
                 conn,
@@ -263,11 +232,12 @@ impl JobStore for SqliteStore {
         now: DateTime<Utc>,
         options: &QueueOptions,
     ) -> Result<Job, StoreError> {
-        let (holder, attempt) = fence(job)?;
-        let (job, expires) = (job.clone(), to_ms(now + options.lease_duration));
+        fence(job)?;
+        let (job, options) = (job.clone(), *options);
         self.with_writer(move |conn| {
-            query_job(conn, sql::HEARTBEAT_JOB, params![job.id.as_str(), holder, attempt, to_ms(now), expires])?
-                .ok_or_else(|| lease_lost(&job))
+            transition_held(conn, &job, |stored, holder, attempt| {
+                heartbeat(stored, holder, attempt, now, &options)
+            })
         })
         .await
     }
@@ -304,11 +274,10 @@ impl JobStore for SqliteStore {
     }
 
     async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError> {
-        let (holder, attempt) = fence(job)?;
+        fence(job)?;
         let job = job.clone();
         self.with_writer(move |conn| {
-            query_job(conn, sql::RELEASE_JOB, params![job.id.as_str(), holder, attempt, to_ms(now)])?
-                .ok_or_else(|| lease_lost(&job))
+            transition_held(conn, &job, |stored, holder, attempt| release(stored, holder, attempt, now))
         })
         .await
     }

@@ -14,27 +14,44 @@ const MIGRATIONS: &[&str] = &[
     sql::SCHEMA_V5,
     sql::SCHEMA_V6,
     sql::SCHEMA_V7,
+    sql::SCHEMA_JOB_RELEASES,
 ];
 
 /// The schema version this build writes.
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Brings the database to [`CURRENT_VERSION`] in one immediate transaction, so two processes opening the same
-/// new file cannot both apply a migration. A file from a newer build is refused untouched.
+/// Brings the database to [`CURRENT_VERSION`]. The version is read first with a plain read, which in WAL mode
+/// never waits for another process's write lock, so opening an up-to-date file to read works while another
+/// process writes. Only an older file takes the write lock, in one immediate transaction that reads the version
+/// again (another process may have migrated meanwhile) and applies what is missing, so two processes opening
+/// the same new file cannot both apply a migration. A file from a newer build is refused untouched.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_error)?;
-    if version > CURRENT_VERSION {
-        return Err(StoreError::Migration(format!(
-            "database schema version {version} is newer than this build's {CURRENT_VERSION}"
-        )));
+    if refuse_newer(schema_version(conn)?)? == CURRENT_VERSION {
+        return Ok(());
     }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+    let version = refuse_newer(schema_version(&tx)?)?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.execute_batch(migration)
             .map_err(|e| StoreError::Migration(format!("migration {} failed: {e}", index + 1)))?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION).map_err(db_error)?;
     tx.commit().map_err(db_error)
+}
+
+/// The schema version recorded in the file (0 for a new one).
+fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db_error)
+}
+
+/// `version`, unless it is newer than this build's.
+fn refuse_newer(version: i64) -> Result<i64, StoreError> {
+    if version > CURRENT_VERSION {
+        return Err(StoreError::Migration(format!(
+            "database schema version {version} is newer than this build's {CURRENT_VERSION}"
+        )));
+    }
+    Ok(version)
 }
 
 #[cfg(test)]
@@ -53,5 +70,27 @@ mod tests {
         conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
         let err = migrate(&mut conn).unwrap_err();
         assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    }
+
+    #[test]
+    fn an_up_to_date_file_is_checked_without_the_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut setup = Connection::open(&path).unwrap();
+        setup.pragma_update(None, "journal_mode", "WAL").unwrap();
+        migrate(&mut setup).unwrap();
+        // Another connection holds the write lock for as long as this test runs.
+        let writer = Connection::open(&path).unwrap();
+        writer.execute_batch("BEGIN IMMEDIATE; INSERT INTO counters (name, value) VALUES ('held', 1);").unwrap();
+        let mut reader = Connection::open(&path).unwrap();
+        reader.busy_timeout(std::time::Duration::ZERO).unwrap();
+        migrate(&mut reader).unwrap();
+        // An older file does need the lock, and says so instead of migrating behind the writer's back.
+        reader.pragma_update(None, "user_version", CURRENT_VERSION - 1).unwrap_err();
+        writer.execute_batch("ROLLBACK").unwrap();
+        reader.pragma_update(None, "user_version", CURRENT_VERSION - 1).unwrap();
+        let blocker = Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE;").unwrap();
+        assert!(matches!(migrate(&mut reader), Err(StoreError::Busy(_))));
     }
 }

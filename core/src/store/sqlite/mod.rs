@@ -5,6 +5,7 @@
 mod activity;
 mod batches;
 mod exams;
+mod job_rows;
 mod jobs;
 mod migrations;
 mod sql;

@@ -178,14 +178,17 @@ ALTER TABLE pre_generated_exams ADD COLUMN requested_at INTEGER;
 macro_rules! job_columns {
     () => {
         "id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at, started_at, \
-         deadline_at, lease_holder, lease_expires_at, finished_at, last_error_code, last_error_message"
+         deadline_at, lease_holder, lease_expires_at, finished_at, last_error_code, last_error_message, releases, \
+         max_releases"
     };
 }
 
-/// ?1 id, ?2 user, ?3 type, ?4 max attempts, ?5 now. Does nothing when an unfinished job holds the key.
+/// ?1 id, ?2 user, ?3 type, ?4 max attempts, ?5 now, ?6 max releases. Does nothing when an unfinished job holds
+/// the key.
 pub(crate) const ENQUEUE_JOB: &str = "
-INSERT INTO jobs (id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at)
-VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?5, ?5)
+INSERT INTO jobs (id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at, releases,
+                  max_releases)
+VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5, ?5, ?5, 0, ?6)
 ON CONFLICT DO NOTHING";
 
 /// ?1 user, ?2 type.
@@ -247,12 +250,16 @@ RETURNING ",
     job_columns!()
 );
 
-/// Renews a lease, fenced. ?1 id, ?2 holder, ?3 attempt, ?4 now, ?5 new expiry.
-pub(crate) const HEARTBEAT_JOB: &str = concat!(
+/// Writes a running job as a pure transition left it (`queue::heartbeat`, `queue::release`), fenced on the holder
+/// and attempt it was computed from. ?1 id, ?2 holder, ?3 attempt, then the new values: ?4 state, ?5 attempt,
+/// ?6 run_at, ?7 updated_at, ?8 started_at, ?9 deadline, ?10 lease holder, ?11 lease expiry, ?12 finished_at,
+/// ?13 error code, ?14 error message, ?15 releases.
+pub(crate) const WRITE_HELD_JOB: &str = concat!(
     "
-UPDATE jobs SET lease_expires_at = ?5, updated_at = ?4
+UPDATE jobs SET state = ?4, attempt = ?5, run_at = ?6, updated_at = ?7, started_at = ?8, deadline_at = ?9,
+    lease_holder = ?10, lease_expires_at = ?11, finished_at = ?12, last_error_code = ?13,
+    last_error_message = ?14, releases = ?15
 WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempt = ?3
-  AND lease_expires_at > ?4 AND deadline_at > ?4
 RETURNING ",
     job_columns!()
 );
@@ -268,17 +275,7 @@ RETURNING ",
     job_columns!()
 );
 
-/// Gives a running job back without counting the attempt (`queue::release`). ?1 id, ?2 holder, ?3 attempt, ?4 now.
-pub(crate) const RELEASE_JOB: &str = concat!(
-    "
-UPDATE jobs SET state = 'pending', attempt = attempt - 1, run_at = ?4, updated_at = ?4,
-    lease_holder = NULL, lease_expires_at = NULL, deadline_at = NULL
-WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempt = ?3
-RETURNING ",
-    job_columns!()
-);
-
-/// ?1 now.
+/// The earliest run time of a waiting job.
 pub(crate) const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs WHERE state IN ('pending', 'retry_wait')";
 
 pub(crate) const COUNT_JOBS_BY_STATE: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
@@ -389,4 +386,11 @@ CREATE TABLE exam_payloads (
 );
 INSERT INTO exam_payloads (exam_id, questions) SELECT id, questions FROM pre_generated_exams;
 ALTER TABLE pre_generated_exams DROP COLUMN questions;
+";
+
+/// Release counting: how often a running job was handed back, and the bound after which a release spends the
+/// attempt (copied from the queue options when enqueued; rows from before count from 0 under the default bound).
+pub(crate) const SCHEMA_JOB_RELEASES: &str = "
+ALTER TABLE jobs ADD COLUMN releases INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN max_releases INTEGER NOT NULL DEFAULT 5;
 ";
