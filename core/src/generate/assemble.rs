@@ -32,6 +32,7 @@ pub fn plan_chunks(slots: &[ItemSlot], pending: &[usize], per_chunk: usize, vari
             brief: ChunkBrief {
                 items: group.iter().map(|&s| slots[s].kn).collect(),
                 variation: variation.wrapping_mul(1_000_003).wrapping_add(i as u64),
+                balance_lengths: false,
             },
         })
         .collect()
