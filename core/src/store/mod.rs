@@ -1,6 +1,7 @@
 //! Storage: async traits for exams and user activity, and their backends. Every backend keeps the same
 //! semantics: an atomic claim, set-based planning, bounded cleanup and aggregate analytics (see DESIGN.md).
 
+mod checkpoint;
 mod error;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -9,6 +10,7 @@ mod types;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use checkpoint::{CheckpointItem, CheckpointStore};
 pub use error::StoreError;
 pub use types::{
     AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, GenerationStats, GenerationSummary,
@@ -226,7 +228,8 @@ pub trait BatchStore: Send + Sync {
     async fn count_open_batches(&self) -> Result<u64, StoreError>;
 }
 
-/// Everything a backend provides, as one trait object for the service: exams, activity, jobs and batches.
-pub trait Store: ExamStore + ActivityStore + JobStore + BatchStore {}
+/// Everything a backend provides, as one trait object for the service: exams, activity, jobs, batches and job
+/// checkpoints.
+pub trait Store: ExamStore + ActivityStore + JobStore + BatchStore + CheckpointStore {}
 
-impl<T: ExamStore + ActivityStore + JobStore + BatchStore> Store for T {}
+impl<T: ExamStore + ActivityStore + JobStore + BatchStore + CheckpointStore> Store for T {}

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     sql::SCHEMA_V5,
     sql::SCHEMA_V6,
     sql::SCHEMA_V7,
+    sql::SCHEMA_JOB_ITEMS,
 ];
 
 /// The schema version this build writes.
