@@ -1,5 +1,6 @@
 //! The generator over real HTTP against the simulator: full exams under random faults, repairs of refused items,
-//! answer keys rebalanced in code, and the queue handler storing an exam with its job's completion.
+//! answer keys rebalanced in code, the answer-length cue removed, and the queue handler storing an exam with its
+//! job's completion.
 #![cfg(all(feature = "simulator", feature = "sqlite", feature = "claude"))]
 
 use std::sync::Arc;
@@ -9,8 +10,8 @@ use chrono::Utc;
 use pregen_core::ErrorCode;
 use pregen_core::SystemClock;
 use pregen_core::claude::{ApiKey, ClaudeClient, ClaudeConfig, RetryConfig};
-use pregen_core::exam::{ExamSpec, ExamType, validate_exam};
-use pregen_core::generate::{GenerateError, GenerateHandler, Generator, GeneratorConfig};
+use pregen_core::exam::{Exam, ExamSpec, ExamType, key_is_strictly_longest, length_cue_limit, validate_exam};
+use pregen_core::generate::{GenerateError, GenerateHandler, Generator, GeneratorConfig, LENGTH_CUE_REASON};
 use pregen_core::policy::Policy;
 use pregen_core::queue::{JobKey, JobState, QueueOptions};
 use pregen_core::simulator::{DEFAULT_API_KEY, FaultPlan, Simulator, SimulatorConfig, SimulatorHandle};
@@ -30,8 +31,13 @@ async fn simulator(faults: &str) -> SimulatorHandle {
 }
 
 fn client(sim: &SimulatorHandle) -> ClaudeClient {
+    client_with_retries(sim, 2)
+}
+
+/// A client with short waits and `max_retries` retries per request.
+fn client_with_retries(sim: &SimulatorHandle, max_retries: u32) -> ClaudeClient {
     let retry = RetryConfig {
-        max_retries: 2,
+        max_retries,
         initial_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(100),
         max_retry_after: Duration::from_secs(5),
@@ -41,6 +47,10 @@ fn client(sim: &SimulatorHandle) -> ClaudeClient {
         .with_retry(retry)
         .with_timeouts(Duration::from_secs(2), Duration::from_secs(1));
     ClaudeClient::new(config).unwrap()
+}
+
+fn length_cue(exam: &Exam) -> usize {
+    exam.questions.iter().filter(|q| key_is_strictly_longest(q)).count()
 }
 
 fn key_positions(exam: &pregen_core::exam::Exam) -> [usize; 4] {
@@ -56,7 +66,9 @@ async fn full_exams_come_out_valid_while_a_fifth_of_requests_fault() {
     let faults = "429=0.03,529=0.03,500=0.03,408=0.01,hang=0.01,reset=0.02,malformed=0.02,max_tokens=0.02,bad_items=0.01,\
                   duplicates=0.01,wrong_count=0.01,seed=5";
     let sim = simulator(faults).await;
-    let generator = Generator::new(client(&sim), GeneratorConfig::default()).unwrap();
+    // A transient failure that outlasts the client's retries ends the attempt (the queue retries it later); with
+    // a sixth of requests failing transiently, five tries per request make that vanishingly rare here.
+    let generator = Generator::new(client_with_retries(&sim, 4), GeneratorConfig::default()).unwrap();
     for exam_type in ExamType::ALL {
         let made = generator.generate(exam_type, 42).await.unwrap();
         let spec = ExamSpec::builtin(exam_type);
@@ -70,6 +82,7 @@ async fn full_exams_come_out_valid_while_a_fifth_of_requests_fault() {
         assert!(positions.iter().all(|&c| c * 100 >= n * 15 && c * 100 <= n * 35), "{positions:?}");
         assert!(made.usage.requests >= (n / 10) as u64);
         assert!(made.usage.cost.total_usd > 0.0);
+        assert!(length_cue(&made.exam) <= length_cue_limit(n), "{exam_type}: the answer-length cue is gone");
     }
     let log = sim.log();
     let faulted = log.iter().filter(|r| r.fault.is_some()).count();
@@ -93,6 +106,49 @@ async fn only_refused_items_are_asked_for_again() {
     let later_items: u64 = log.iter().skip(8).map(|r| r.items.unwrap_or(0) as u64).sum();
     assert_eq!(first_round_items, 71);
     assert!(later_items < 71, "the repair asked only for what was refused ({later_items} items)");
+    sim.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_longer_than_their_distractors_are_sent_back_until_the_cue_is_gone() {
+    // The simulator, like real models, makes the key the strictly longest option in about half the items: far
+    // over what chance allows. The repair asks again for the excess, with a request for options of similar length.
+    let sim = simulator("").await;
+    let generator = Generator::new(client(&sim), GeneratorConfig::default()).unwrap();
+    for (exam_type, seed) in [(ExamType::Diagnostic, 1), (ExamType::Diagnostic, 2), (ExamType::Practice, 3)] {
+        sim.clear_log();
+        let made = generator.generate(exam_type, seed).await.unwrap();
+        let n = made.exam.questions.len();
+        let sent_back = made.refused.get(LENGTH_CUE_REASON).copied().unwrap_or(0);
+        assert!(sent_back > 0 && made.rounds >= 2, "{exam_type} {seed}: {:?}", made.refused);
+        assert!(length_cue(&made.exam) <= length_cue_limit(n));
+        assert!(validate_exam(&made.exam, &ExamSpec::builtin(exam_type)).is_valid());
+        // What was asked for again: exactly the items sent back (no other refusals without faults).
+        let written: usize = sim.log().iter().filter_map(|r| r.items).sum();
+        assert_eq!(written, n + sent_back, "{exam_type} {seed}");
+    }
+    sim.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cue_left_when_the_rounds_run_out_is_a_failure_that_says_so() {
+    let sim = simulator("").await;
+    let config = GeneratorConfig { max_repair_rounds: 0, ..GeneratorConfig::default() };
+    let generator = Generator::new(client(&sim), config).unwrap();
+    let err = generator.generate(ExamType::Practice, 5).await.unwrap_err();
+    match &err {
+        GenerateError::Incomplete { missing, rounds, reasons, .. } => {
+            assert_eq!(*rounds, 1);
+            assert_eq!(
+                reasons.get(LENGTH_CUE_REASON),
+                Some(missing),
+                "every missing item was sent back for the cue"
+            );
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("answer_length_cue x"), "{err}");
+    assert!(err.is_retryable());
     sim.shutdown().await.unwrap();
 }
 

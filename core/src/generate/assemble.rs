@@ -1,17 +1,22 @@
 //! The pure part of generation: planning chunks over the spec's slots, turning the model's drafts into items
-//! (accepting only valid, new ones), and assembling the final exam. No I/O; unit-tested on its own.
+//! (accepting only valid, new ones), sending back items that make the answer-length cue, tracking what a job's
+//! checkpoint still has to save, and assembling the final exam. No I/O; unit-tested on its own.
 
-use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::exam::{
-    Exam, ExamSpec, ItemSlot, Kn, Question, shuffle_options, stem_key, validate_exam, validate_item,
-};
-use crate::prompt::{ChunkBrief, DraftItem, ToolInput};
-
 use super::GenerateError;
+use super::input::read_drafts;
+use crate::exam::{
+    Exam, ExamSpec, ItemSlot, Kn, Question, key_is_strictly_longest, length_cue_limit, shuffle_options, stem_key,
+    validate_exam, validate_item,
+};
+use crate::prompt::{ChunkBrief, DraftItem};
+use crate::store::CheckpointItem;
+
+/// The reason counted for an item sent back because its key was the strictly longest option.
+pub const LENGTH_CUE_REASON: &str = "answer_length_cue";
 
 /// One request's worth of slots and the brief that asks for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +27,15 @@ pub struct ChunkPlan {
     pub brief: ChunkBrief,
 }
 
-/// Splits the `pending` slots into chunks of at most `per_chunk`; `variation` seeds each brief's wording.
-pub fn plan_chunks(slots: &[ItemSlot], pending: &[usize], per_chunk: usize, variation: u64) -> Vec<ChunkPlan> {
+/// Splits the `pending` slots into chunks of at most `per_chunk`; `variation` seeds each brief's wording, and
+/// `balance_lengths` asks every brief for options of similar length.
+pub fn plan_chunks(
+    slots: &[ItemSlot],
+    pending: &[usize],
+    per_chunk: usize,
+    variation: u64,
+    balance_lengths: bool,
+) -> Vec<ChunkPlan> {
     pending
         .chunks(per_chunk.max(1))
         .enumerate()
@@ -32,20 +44,33 @@ pub fn plan_chunks(slots: &[ItemSlot], pending: &[usize], per_chunk: usize, vari
             brief: ChunkBrief {
                 items: group.iter().map(|&s| slots[s].kn).collect(),
                 variation: variation.wrapping_mul(1_000_003).wrapping_add(i as u64),
-                balance_lengths: false,
+                balance_lengths,
             },
         })
         .collect()
 }
 
-/// The items being gathered for one exam: one place per slot, the stems seen so far, and why items were refused.
+/// How many items of an `n`-item exam may keep the key as the strictly longest option once the cue has been
+/// repaired: a quarter, what an unbiased writer gives on average, and never above [`length_cue_limit`]. Aiming
+/// below the limit leaves room for the replacements, some of which have the cue again.
+pub fn length_cue_target(n: usize) -> usize {
+    (n / 4).min(length_cue_limit(n))
+}
+
+/// The items being gathered for one exam: one place per slot, the stems seen so far, why items were refused,
+/// and which slots changed since the job's checkpoint was last saved.
 #[derive(Debug, Clone)]
 pub struct Draft {
     slots: Vec<ItemSlot>,
     items: Vec<Option<Question>>,
     stems: HashSet<String>,
     reasons: BTreeMap<String, usize>,
-    retry_after: Option<Duration>,
+    /// Slots accepted since the last save.
+    unsaved: BTreeSet<usize>,
+    /// Slots emptied since the last save (their saved items are to be forgotten).
+    dropped: BTreeSet<usize>,
+    /// Items sent back for the answer-length cue so far.
+    cue_released: usize,
 }
 
 impl Draft {
@@ -57,7 +82,9 @@ impl Draft {
             slots,
             stems: HashSet::new(),
             reasons: BTreeMap::new(),
-            retry_after: None,
+            unsaved: BTreeSet::new(),
+            dropped: BTreeSet::new(),
+            cue_released: 0,
         }
     }
 
@@ -76,29 +103,26 @@ impl Draft {
         &self.reasons
     }
 
-    /// Counts one occurrence of `reason` (a problem code or an API error code).
+    /// Counts `times` occurrences of `reason` (a problem code or an API error code).
     pub fn note(&mut self, reason: &str, times: usize) {
         if times > 0 {
             *self.reasons.entry(reason.to_owned()).or_default() += times;
         }
     }
 
-    /// Remembers a wait the API asked for; the longest is reported if the exam cannot be finished.
-    pub fn note_retry_after(&mut self, wait: Option<Duration>) {
-        self.retry_after = self.retry_after.max(wait);
+    /// Whether items were sent back for the answer-length cue, so the next briefs ask for options of similar
+    /// length.
+    pub fn balance_lengths(&self) -> bool {
+        self.cue_released > 0
     }
 
-    /// Takes a chunk's tool input: each draft fills the first open slot of the chunk with the same knowledge
-    /// statement if it passes every item rule and its stem is new. Returns how many were accepted.
+    /// Takes a chunk's tool input (read however the model wrapped it, see `input`): each draft fills the first
+    /// open slot of the chunk with the same knowledge statement if it passes every item rule and its stem is new.
+    /// Returns how many were accepted.
     pub fn accept(&mut self, chunk: &ChunkPlan, input: Option<&Value>) -> usize {
-        let drafts = match input.map(|v| serde_json::from_value::<ToolInput>(v.clone())) {
-            Some(Ok(parsed)) => parsed.questions,
-            Some(Err(_)) => lenient_drafts(input),
-            None => Vec::new(),
-        };
         let mut open: Vec<usize> = chunk.slots.iter().copied().filter(|&s| self.items[s].is_none()).collect();
         let mut accepted = 0;
-        for draft in drafts {
+        for draft in read_drafts(input) {
             let Some(kn) = Kn::parse(&draft.kn_id) else {
                 self.note("kn_unknown", 1);
                 continue;
@@ -108,22 +132,102 @@ impl Draft {
                 continue;
             };
             let slot = open[pos];
-            let question = to_question(draft, self.slots[slot]);
-            let problems = validate_item(&question);
-            if let Some(first) = problems.first() {
-                self.note(first.code.as_str(), 1);
-                continue;
+            match self.admit(slot, to_question(draft, self.slots[slot])) {
+                Ok(()) => {
+                    open.remove(pos);
+                    accepted += 1;
+                }
+                Err(reason) => self.note(reason, 1),
             }
-            if !self.stems.insert(stem_key(&question.question)) {
-                self.note("stem_duplicate", 1);
-                continue;
-            }
-            self.items[slot] = Some(question);
-            open.remove(pos);
-            accepted += 1;
         }
         self.note("missing_from_response", open.len());
         accepted
+    }
+
+    /// Puts back items a job's earlier attempts accepted (its checkpoint), checking each again as if new: an item
+    /// for a slot the spec no longer has, for another knowledge statement or scoring, that now breaks a rule, or
+    /// whose stem repeats is left out, and forgotten at the next save. Returns how many were put back.
+    pub fn restore(&mut self, saved: Vec<CheckpointItem>) -> usize {
+        let mut restored = 0;
+        for item in saved {
+            let slot = item.slot as usize;
+            let fits = self.slots.get(slot).is_some_and(|s| {
+                s.kn.to_string() == item.question.kn_id && s.is_scored == item.question.is_scored
+            });
+            let admitted = fits && self.items[slot].is_none() && self.admit(slot, item.question).is_ok();
+            if admitted {
+                // Saved already: nothing to write back.
+                self.unsaved.remove(&slot);
+                restored += 1;
+            } else {
+                self.note("checkpoint_item_dropped", 1);
+                self.dropped.insert(item.slot as usize);
+            }
+        }
+        restored
+    }
+
+    /// Fills `slot` with `question` if it passes every item rule and its stem is new; else the refusal's code.
+    fn admit(&mut self, slot: usize, question: Question) -> Result<(), &'static str> {
+        if let Some(first) = validate_item(&question).first() {
+            return Err(first.code.as_str());
+        }
+        if !self.stems.insert(stem_key(&question.question)) {
+            return Err("stem_duplicate");
+        }
+        self.items[slot] = Some(question);
+        self.unsaved.insert(slot);
+        self.dropped.remove(&slot);
+        Ok(())
+    }
+
+    /// Removes the answer-length cue: when more accepted items have the key as the strictly longest option than
+    /// the exam may ([`length_cue_limit`] of the spec's size), sends back enough of them, the most conspicuous
+    /// first, to come down to [`length_cue_target`]; their slots are pending again and counted under
+    /// [`LENGTH_CUE_REASON`]. Returns how many were sent back (0 when the cue is within the limit).
+    pub fn release_length_cue(&mut self) -> usize {
+        let n = self.items.len();
+        let mut cued: Vec<(usize, usize)> = (0..n)
+            .filter_map(|slot| self.items[slot].as_ref().map(|q| (slot, q)))
+            .filter(|(_, q)| key_is_strictly_longest(q))
+            .map(|(slot, q)| (slot, key_margin(q)))
+            .collect();
+        if cued.len() <= length_cue_limit(n) {
+            return 0;
+        }
+        cued.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let excess = cued.len() - length_cue_target(n);
+        for &(slot, _) in cued.iter().take(excess) {
+            if let Some(question) = self.items[slot].take() {
+                self.stems.remove(&stem_key(&question.question));
+            }
+            self.unsaved.remove(&slot);
+            self.dropped.insert(slot);
+        }
+        self.note(LENGTH_CUE_REASON, excess);
+        self.cue_released += excess;
+        excess
+    }
+
+    /// What the job's checkpoint lacks: items accepted and slots emptied since the last save (both empty when
+    /// nothing changed).
+    pub fn checkpoint_changes(&self) -> (Vec<CheckpointItem>, Vec<u32>) {
+        let slot = |s: usize| u32::try_from(s).unwrap_or(u32::MAX);
+        let items = (self.unsaved.iter())
+            .filter_map(|&s| self.items[s].clone().map(|question| CheckpointItem { slot: slot(s), question }))
+            .collect();
+        (items, self.dropped.iter().map(|&s| slot(s)).collect())
+    }
+
+    /// Records that [`Draft::checkpoint_changes`] were saved.
+    pub fn checkpoint_saved(&mut self) {
+        self.unsaved.clear();
+        self.dropped.clear();
+    }
+
+    /// How many slots hold an item.
+    pub fn filled(&self) -> usize {
+        self.items.iter().filter(|i| i.is_some()).count()
     }
 
     /// The finished exam: items numbered 1..N in slot order, options shuffled with `seed`, and the whole exam
@@ -136,7 +240,6 @@ impl Draft {
                 wanted: self.items.len(),
                 rounds,
                 reasons: self.reasons,
-                retry_after: self.retry_after,
             });
         }
         let questions = self
@@ -156,14 +259,12 @@ impl Draft {
     }
 }
 
-/// Reads the drafts one by one when the input as a whole does not parse (a cut-off or sloppy reply), keeping
-/// every complete item.
-fn lenient_drafts(input: Option<&Value>) -> Vec<DraftItem> {
-    input
-        .and_then(|v| v.get("questions"))
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|v| serde_json::from_value(v.clone()).ok()).collect())
-        .unwrap_or_default()
+/// How many characters the key is longer than the longest other option (0 when it is not the longest).
+fn key_margin(q: &Question) -> usize {
+    let len = |s: &str| s.trim().chars().count();
+    let key = len(&q.correct_answer);
+    let others = q.options.iter().filter(|o| **o != q.correct_answer).map(|o| len(o)).max().unwrap_or(0);
+    key.saturating_sub(others)
 }
 
 /// An item from a draft, with what code decides (domain, knowledge statement, scoring) taken from the slot.
@@ -209,7 +310,7 @@ mod tests {
         let spec = ExamSpec::practice();
         let slots = spec.slots();
         let pending: Vec<usize> = (0..slots.len()).collect();
-        let chunks = plan_chunks(&slots, &pending, 10, 1);
+        let chunks = plan_chunks(&slots, &pending, 10, 1, false);
         assert_eq!(chunks.len(), 23);
         let covered: Vec<usize> = chunks.iter().flat_map(|c| c.slots.clone()).collect();
         assert_eq!(covered, pending);
@@ -220,7 +321,7 @@ mod tests {
     fn a_full_set_of_good_drafts_makes_a_valid_exam() {
         let spec = ExamSpec::builtin(ExamType::Diagnostic);
         let mut draft = Draft::new(&spec);
-        let chunks = plan_chunks(draft.slots(), &draft.pending(), 10, 0);
+        let chunks = plan_chunks(draft.slots(), &draft.pending(), 10, 0, false);
         for chunk in &chunks {
             let input = answer(&draft, chunk, 5);
             assert_eq!(draft.accept(chunk, Some(&input)), chunk.slots.len());
@@ -234,7 +335,7 @@ mod tests {
     fn bad_duplicate_and_unasked_items_are_refused_and_counted() {
         let spec = ExamSpec::builtin(ExamType::Diagnostic);
         let mut draft = Draft::new(&spec);
-        let chunk = plan_chunks(draft.slots(), &draft.pending(), 4, 0).remove(0);
+        let chunk = plan_chunks(draft.slots(), &draft.pending(), 4, 0, false).remove(0);
         let mut input = answer(&draft, &chunk, 1);
         let items = input["questions"].as_array_mut().unwrap();
         items[0]["options"] = json!(["a", "b", "c"]);
@@ -256,10 +357,149 @@ mod tests {
     fn a_cut_off_reply_keeps_its_complete_items() {
         let spec = ExamSpec::builtin(ExamType::Diagnostic);
         let mut draft = Draft::new(&spec);
-        let chunk = plan_chunks(draft.slots(), &draft.pending(), 5, 0).remove(0);
+        let chunk = plan_chunks(draft.slots(), &draft.pending(), 5, 0, false).remove(0);
         let mut input = answer(&draft, &chunk, 1);
         input["questions"].as_array_mut().unwrap()[4] = json!({"knId": "KN5", "question": "cut o"});
         assert_eq!(draft.accept(&chunk, Some(&input)), 4);
         assert_eq!(draft.pending().len(), 67);
+    }
+
+    /// A diagnostic draft with every slot filled, the key the strictly longest option (by `margin(slot)` extra
+    /// characters) in the slots `cued` picks.
+    fn filled(cued: impl Fn(usize) -> Option<usize>) -> Draft {
+        let spec = ExamSpec::builtin(ExamType::Diagnostic);
+        let mut draft = Draft::new(&spec);
+        for chunk in plan_chunks(draft.slots(), &draft.pending(), 10, 0, false) {
+            let mut input = answer(&draft, &chunk, 3);
+            for (item, &slot) in input["questions"].as_array_mut().unwrap().iter_mut().zip(&chunk.slots) {
+                if let Some(margin) = cued(slot) {
+                    let longer = format!(
+                        "{}, as the evidence shows{}",
+                        item["options"][0].as_str().unwrap(),
+                        "!".repeat(margin)
+                    );
+                    item["options"][0] = json!(longer);
+                    item["correct_answer"] = json!(longer);
+                }
+            }
+            assert_eq!(draft.accept(&chunk, Some(&input)), chunk.slots.len());
+        }
+        draft
+    }
+
+    fn cue_count(draft: &Draft) -> usize {
+        draft.items.iter().flatten().filter(|q| key_is_strictly_longest(q)).count()
+    }
+
+    #[test]
+    fn the_length_cue_is_sent_back_down_to_the_target_only_when_over_the_limit() {
+        let (limit, target) = (length_cue_limit(71), length_cue_target(71));
+        assert_eq!((limit, target), (30, 17));
+        for cued in [0, 17, 29, 30, 31, 45, 71] {
+            let mut draft = filled(|slot| (slot < cued).then_some(slot % 7));
+            draft.checkpoint_saved();
+            assert_eq!(cue_count(&draft), cued);
+            let released = draft.release_length_cue();
+            let expected = if cued > limit { cued - target } else { 0 };
+            assert_eq!(released, expected, "{cued} cued");
+            assert_eq!(draft.pending().len(), expected);
+            assert_eq!(cue_count(&draft), cued - expected);
+            assert_eq!(draft.reasons().get(LENGTH_CUE_REASON).copied().unwrap_or(0), expected);
+            assert_eq!(draft.balance_lengths(), expected > 0);
+            let (items, dropped) = draft.checkpoint_changes();
+            assert!(items.is_empty());
+            assert_eq!(dropped.len(), expected, "the checkpoint forgets what was sent back");
+            assert_eq!(draft.release_length_cue(), 0, "once at the target, nothing more goes back");
+        }
+    }
+
+    #[test]
+    fn the_most_conspicuous_keys_go_back_first_and_their_stems_are_free_again() {
+        // 40 cued items, margins 0..=39 by slot: the 23 with the largest margins go back.
+        let mut draft = filled(|slot| (slot < 40).then_some(slot));
+        assert_eq!(draft.release_length_cue(), 23);
+        assert_eq!(draft.pending(), (17..40).collect::<Vec<_>>());
+        let chunk = plan_chunks(draft.slots(), &draft.pending(), 30, 0, draft.balance_lengths()).remove(0);
+        assert!(chunk.brief.balance_lengths);
+        assert!(chunk.brief.user_message().contains("must not be the longest"));
+        assert_eq!(ChunkBrief::parse(&chunk.brief.user_message()), Some(chunk.brief.clone()));
+        // The same items again (the old stems are no longer taken), this time without the cue.
+        assert_eq!(draft.accept(&chunk, Some(&answer(&draft, &chunk, 3))), 23);
+        assert_eq!(draft.release_length_cue(), 0);
+        assert!(draft.finish(&ExamSpec::builtin(ExamType::Diagnostic), 1, 2).is_ok());
+    }
+
+    #[test]
+    fn an_exam_still_cued_after_the_last_round_fails_incomplete_with_the_reason() {
+        let mut draft = filled(|_| Some(1));
+        assert_eq!(draft.release_length_cue(), 71 - 17);
+        match draft.finish(&ExamSpec::builtin(ExamType::Diagnostic), 1, 4) {
+            Err(err @ GenerateError::Incomplete { .. }) => {
+                assert!(err.to_string().contains("answer_length_cue x54"), "{err}");
+                assert!(crate::error::ErrorCode::is_retryable(&err));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepted_items_wait_for_the_checkpoint_until_saved() {
+        let spec = ExamSpec::builtin(ExamType::Diagnostic);
+        let mut draft = Draft::new(&spec);
+        assert_eq!(draft.checkpoint_changes(), (vec![], vec![]));
+        let chunk = plan_chunks(draft.slots(), &draft.pending(), 5, 0, false).remove(0);
+        draft.accept(&chunk, Some(&answer(&draft, &chunk, 1)));
+        let (items, dropped) = draft.checkpoint_changes();
+        assert_eq!(items.iter().map(|i| i.slot).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert!(dropped.is_empty());
+        assert_eq!(items[2].question.kn_id, draft.slots()[2].kn.to_string());
+        draft.checkpoint_saved();
+        assert_eq!(draft.checkpoint_changes(), (vec![], vec![]));
+        assert_eq!(draft.filled(), 5);
+    }
+
+    #[test]
+    fn a_checkpoint_is_restored_item_by_item_and_what_no_longer_fits_is_dropped() {
+        let spec = ExamSpec::builtin(ExamType::Diagnostic);
+        let slots = spec.slots();
+        let good = |slot: usize| CheckpointItem {
+            slot: slot as u32,
+            question: synthetic_question(slot as u32 + 1, slots[slot], 9),
+        };
+        let mut wrong_kn = good(1);
+        wrong_kn.question = synthetic_question(2, slots[5], 9);
+        let mut broken = good(2);
+        broken.question.options.pop();
+        let mut repeated = good(3);
+        repeated.question.question = good(0).question.question;
+        let mut unscored = good(4);
+        unscored.question.is_scored = !unscored.question.is_scored;
+        let beyond = CheckpointItem { slot: 500, question: good(6).question };
+        let saved = vec![good(0), wrong_kn, broken, repeated, unscored, good(6), beyond];
+        let mut draft = Draft::new(&spec);
+        assert_eq!(draft.restore(saved), 2);
+        assert_eq!(draft.filled(), 2);
+        assert!(!draft.pending().contains(&0) && !draft.pending().contains(&6));
+        assert_eq!(draft.reasons()["checkpoint_item_dropped"], 5);
+        let (items, dropped) = draft.checkpoint_changes();
+        assert!(items.is_empty(), "restored items are saved already");
+        assert_eq!(dropped, [1, 2, 3, 4, 500]);
+        // The restored item's stem is taken: a new draft repeating it is refused.
+        let chunk = plan_chunks(draft.slots(), &[3], 1, 0, false).remove(0);
+        let mut input = answer(&draft, &chunk, 1);
+        input["questions"][0]["question"] = json!(good(0).question.question);
+        assert_eq!(draft.accept(&chunk, Some(&input)), 0);
+        assert_eq!(draft.reasons()["stem_duplicate"], 1);
+    }
+
+    #[test]
+    fn the_tool_input_as_json_text_is_read_like_json() {
+        let spec = ExamSpec::builtin(ExamType::Diagnostic);
+        let mut draft = Draft::new(&spec);
+        let chunk = plan_chunks(draft.slots(), &draft.pending(), 10, 0, false).remove(0);
+        let input = answer(&draft, &chunk, 1);
+        let as_text = json!({"questions": input["questions"].to_string()});
+        assert_eq!(draft.accept(&chunk, Some(&as_text)), 10);
+        assert_eq!(draft.reasons().get("missing_from_response"), None);
     }
 }

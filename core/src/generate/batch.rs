@@ -98,7 +98,7 @@ fn custom_id(job: usize, chunk: usize) -> String {
 fn first_round(generator: &Generator, exam_type: ExamType, seed: u64, per_chunk: usize) -> Vec<super::ChunkPlan> {
     let slots = generator.config().spec(exam_type).slots();
     let all: Vec<usize> = (0..slots.len()).collect();
-    plan_chunks(&slots, &all, per_chunk, seed ^ (1 << 48))
+    plan_chunks(&slots, &all, per_chunk, seed ^ (1 << 48), false)
 }
 
 impl Generator {
@@ -281,7 +281,7 @@ impl Generator {
                 Some(BatchResult::Unknown(_)) | None => draft.note("batch.missing", chunk.slots.len()),
             }
         }
-        let finished = match self.fill(exam_type, &mut draft, planned.seed, 1, &mut usage).await {
+        let finished = match self.fill(exam_type, &mut draft, planned.seed, 1, &mut usage, None).await {
             Ok(rounds) => draft.finish(self.config().spec(exam_type), planned.seed, rounds),
             Err(e) => Err(e),
         };
