@@ -302,18 +302,22 @@ impl<'de> Deserialize<'de> for StopReason {
     }
 }
 
-/// Token counts of one request. The cache fields read as 0 when the API sends null or leaves them out.
+/// Token counts of one request. Every count reads as 0 when the API sends null or leaves it out (older replies have
+/// no cache counts; some replies and proxies send nulls or no usage at all): the counts are accounting, and a
+/// reply's items are never thrown away over them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Usage {
     /// Uncached input tokens.
+    #[serde(default, deserialize_with = "count")]
     pub input_tokens: u64,
     /// Output tokens.
+    #[serde(default, deserialize_with = "count")]
     pub output_tokens: u64,
     /// Input tokens written to the prompt cache.
-    #[serde(default, deserialize_with = "null_as_zero")]
+    #[serde(default, deserialize_with = "count")]
     pub cache_creation_input_tokens: u64,
     /// Input tokens read from the prompt cache.
-    #[serde(default, deserialize_with = "null_as_zero")]
+    #[serde(default, deserialize_with = "count")]
     pub cache_read_input_tokens: u64,
 }
 
@@ -324,8 +328,35 @@ impl Usage {
     }
 }
 
-fn null_as_zero<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    Ok(Option::<u64>::deserialize(deserializer)?.unwrap_or(0))
+/// A token count: a non-negative integer (also written as a whole float or a string of digits); null reads as 0,
+/// and so does anything else, with a warning, since no count is worth a reply's content.
+fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    let read = match &value {
+        Value::Null => Some(0),
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    Ok(read.unwrap_or_else(|| {
+        tracing::warn!("a Claude usage count is not a token count ({value}); counted as 0");
+        0
+    }))
+}
+
+/// The usage block, or all zeros when it is null, missing or not an object (see [`Usage`]).
+fn usage_or_zero<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Usage, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    match value {
+        Value::Object(_) => Usage::deserialize(value).map_err(de::Error::custom),
+        Value::Null => Ok(Usage::default()),
+        other => {
+            tracing::warn!("a Claude reply's usage is not an object ({other}); counted as 0");
+            Ok(Usage::default())
+        }
+    }
 }
 
 /// The reply of `POST /v1/messages`. Unknown fields are ignored.
@@ -343,7 +374,8 @@ pub struct MessageResponse {
     /// The stop sequence that matched, if any.
     #[serde(default)]
     pub stop_sequence: Option<String>,
-    /// Token counts.
+    /// Token counts; all 0 when the reply has none.
+    #[serde(default, deserialize_with = "usage_or_zero")]
     pub usage: Usage,
     /// The `request-id` response header (not part of the body; `None` inside batch results).
     #[serde(skip)]
@@ -450,6 +482,49 @@ mod tests {
             serde_json::from_value(json!({"id":"a","model":"m","content":[],"stop_reason":null,"usage":{"input_tokens":1,"output_tokens":1}}))
                 .unwrap();
         assert_eq!(null_reason.stop_reason, StopReason::Unknown(String::new()));
+    }
+
+    #[test]
+    fn null_missing_or_odd_token_counts_read_as_zero_and_keep_the_reply() {
+        let full = json!({"input_tokens": 11, "output_tokens": 22, "cache_creation_input_tokens": 33,
+                          "cache_read_input_tokens": 44});
+        let fields = ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"];
+        let get = |u: &Usage| {
+            [u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens]
+        };
+        for (i, field) in fields.iter().enumerate() {
+            for spoiled in
+                [Some(Value::Null), None, Some(json!("n/a")), Some(json!(-3)), Some(json!(1.5)), Some(json!([]))]
+            {
+                let mut usage = full.clone();
+                match &spoiled {
+                    Some(v) => usage[*field] = v.clone(),
+                    None => {
+                        usage.as_object_mut().unwrap().remove(*field);
+                    }
+                }
+                let body = json!({"id": "m", "model": "m", "content": [{"type": "text", "text": "kept"}], "usage": usage});
+                let r: MessageResponse = serde_json::from_value(body).unwrap();
+                let mut want = [11, 22, 33, 44];
+                want[i] = 0;
+                assert_eq!(get(&r.usage), want, "{field} = {spoiled:?}");
+                assert_eq!(r.text(), "kept");
+            }
+        }
+        // Near misses that are still counts.
+        for (written, read) in [(json!(7.0), 7), (json!(" 12 "), 12), (json!(0), 0)] {
+            let u: Usage = serde_json::from_value(json!({"input_tokens": written})).unwrap();
+            assert_eq!(u.input_tokens, read);
+        }
+        // No usage at all: null, missing, or not an object.
+        for usage in [Some(Value::Null), None, Some(json!("none")), Some(json!(5))] {
+            let mut body = json!({"id": "m", "model": "m", "content": [], "stop_reason": "end_turn"});
+            if let Some(u) = usage {
+                body["usage"] = u;
+            }
+            let r: MessageResponse = serde_json::from_value(body).unwrap();
+            assert_eq!(r.usage, Usage::default());
+        }
     }
 
     #[test]

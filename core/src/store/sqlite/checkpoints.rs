@@ -158,7 +158,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_attempt_keeps_the_checkpoint_and_every_final_state_removes_it() {
         let (_dir, store) = open().await;
-        let (now, options) = (Utc::now(), QueueOptions::default());
+        let now = Utc::now();
         let finishes = [JobState::Succeeded, JobState::Dead, JobState::RetryWait];
         for (i, state) in finishes.into_iter().enumerate() {
             let job = running(&store, &format!("f{i}"), now).await;
