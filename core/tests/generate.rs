@@ -11,7 +11,9 @@ use pregen_core::ErrorCode;
 use pregen_core::SystemClock;
 use pregen_core::claude::{ApiKey, ClaudeClient, ClaudeConfig, RetryConfig};
 use pregen_core::exam::{Exam, ExamSpec, ExamType, key_is_strictly_longest, length_cue_limit, validate_exam};
-use pregen_core::generate::{GenerateError, GenerateHandler, Generator, GeneratorConfig, LENGTH_CUE_REASON};
+use pregen_core::generate::{
+    GenerateError, GenerateHandler, Generator, GeneratorConfig, LENGTH_CUE_REASON, length_cue_target,
+};
 use pregen_core::policy::Policy;
 use pregen_core::queue::{JobKey, JobState, QueueOptions};
 use pregen_core::simulator::{DEFAULT_API_KEY, FaultPlan, Simulator, SimulatorConfig, SimulatorHandle};
@@ -111,44 +113,55 @@ async fn only_refused_items_are_asked_for_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_longer_than_their_distractors_are_sent_back_until_the_cue_is_gone() {
-    // The simulator, like real models, makes the key the strictly longest option in about half the items: far
-    // over what chance allows. The repair asks again for the excess, with a request for options of similar length.
-    let sim = simulator("").await;
-    let generator = Generator::new(client(&sim), GeneratorConfig::default()).unwrap();
+    // The first round's replies ignore the request for similar lengths: every key is the strictly longest option,
+    // far over what chance allows. The repair sends back the excess and asks for it again.
     for (exam_type, seed) in [(ExamType::Diagnostic, 1), (ExamType::Diagnostic, 2), (ExamType::Practice, 3)] {
-        sim.clear_log();
+        let n = ExamSpec::builtin(exam_type).item_count as usize;
+        let first_round = vec!["length_cue"; n.div_ceil(10)].join(",");
+        let sim = simulator(&format!("script:{first_round}")).await;
+        let generator = Generator::new(client(&sim), GeneratorConfig::default()).unwrap();
         let made = generator.generate(exam_type, seed).await.unwrap();
-        let n = made.exam.questions.len();
         let sent_back = made.refused.get(LENGTH_CUE_REASON).copied().unwrap_or(0);
-        assert!(sent_back > 0 && made.rounds >= 2, "{exam_type} {seed}: {:?}", made.refused);
+        assert!(sent_back >= n - length_cue_limit(n), "{exam_type} {seed}: {:?}", made.refused);
+        assert!(made.rounds >= 2);
         assert!(length_cue(&made.exam) <= length_cue_limit(n));
         assert!(validate_exam(&made.exam, &ExamSpec::builtin(exam_type)).is_valid());
         // What was asked for again: exactly the items sent back (no other refusals without faults).
         let written: usize = sim.log().iter().filter_map(|r| r.items).sum();
         assert_eq!(written, n + sent_back, "{exam_type} {seed}");
+        sim.shutdown().await.unwrap();
     }
-    sim.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cue_left_when_the_rounds_run_out_is_a_failure_that_says_so() {
-    let sim = simulator("").await;
-    let config = GeneratorConfig { max_repair_rounds: 0, ..GeneratorConfig::default() };
+    let sim = simulator("length_cue=1").await;
+    let config = GeneratorConfig { max_repair_rounds: 1, ..GeneratorConfig::default() };
     let generator = Generator::new(client(&sim), config).unwrap();
     let err = generator.generate(ExamType::Practice, 5).await.unwrap_err();
     match &err {
         GenerateError::Incomplete { missing, rounds, reasons, .. } => {
-            assert_eq!(*rounds, 1);
-            assert_eq!(
-                reasons.get(LENGTH_CUE_REASON),
-                Some(missing),
-                "every missing item was sent back for the cue"
-            );
+            assert_eq!(*rounds, 2);
+            assert_eq!(*missing, 225 - length_cue_target(225), "sent back after the last round, not assembled");
+            assert!(reasons[LENGTH_CUE_REASON] > *missing, "sent back twice: {reasons:?}");
         }
         other => panic!("{other}"),
     }
     assert!(err.to_string().contains("answer_length_cue x"), "{err}");
     assert!(err.is_retryable());
+    sim.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_asks_for_options_of_similar_length() {
+    let sim = simulator("").await;
+    let generator = Generator::new(client(&sim), GeneratorConfig::default()).unwrap();
+    let made = generator.generate(ExamType::Practice, 9).await.unwrap();
+    assert!(length_cue(&made.exam) <= length_cue_limit(225));
+    let chunk = pregen_core::generate::plan_chunks(&ExamSpec::practice().slots(), &[0, 1], 10, 1).remove(0);
+    let request = serde_json::to_value(generator.request(ExamType::Practice, &chunk)).unwrap();
+    let message = request["messages"][0]["content"].as_str().unwrap();
+    assert!(message.contains("must not be the longest"), "{message}");
     sim.shutdown().await.unwrap();
 }
 

@@ -27,15 +27,10 @@ pub struct ChunkPlan {
     pub brief: ChunkBrief,
 }
 
-/// Splits the `pending` slots into chunks of at most `per_chunk`; `variation` seeds each brief's wording, and
-/// `balance_lengths` asks every brief for options of similar length.
-pub fn plan_chunks(
-    slots: &[ItemSlot],
-    pending: &[usize],
-    per_chunk: usize,
-    variation: u64,
-    balance_lengths: bool,
-) -> Vec<ChunkPlan> {
+/// Splits the `pending` slots into chunks of at most `per_chunk`; `variation` seeds each brief's wording. Every
+/// brief asks for options of similar length, the key not the longest: asking costs a sentence, while each item
+/// sent back for the answer-length cue costs a whole item's output; the repair handles what models still write.
+pub fn plan_chunks(slots: &[ItemSlot], pending: &[usize], per_chunk: usize, variation: u64) -> Vec<ChunkPlan> {
     pending
         .chunks(per_chunk.max(1))
         .enumerate()
@@ -44,7 +39,7 @@ pub fn plan_chunks(
             brief: ChunkBrief {
                 items: group.iter().map(|&s| slots[s].kn).collect(),
                 variation: variation.wrapping_mul(1_000_003).wrapping_add(i as u64),
-                balance_lengths,
+                balance_lengths: true,
             },
         })
         .collect()
@@ -69,8 +64,6 @@ pub struct Draft {
     unsaved: BTreeSet<usize>,
     /// Slots emptied since the last save (their saved items are to be forgotten).
     dropped: BTreeSet<usize>,
-    /// Items sent back for the answer-length cue so far.
-    cue_released: usize,
 }
 
 impl Draft {
@@ -84,7 +77,6 @@ impl Draft {
             reasons: BTreeMap::new(),
             unsaved: BTreeSet::new(),
             dropped: BTreeSet::new(),
-            cue_released: 0,
         }
     }
 
@@ -108,12 +100,6 @@ impl Draft {
         if times > 0 {
             *self.reasons.entry(reason.to_owned()).or_default() += times;
         }
-    }
-
-    /// Whether items were sent back for the answer-length cue, so the next briefs ask for options of similar
-    /// length.
-    pub fn balance_lengths(&self) -> bool {
-        self.cue_released > 0
     }
 
     /// Takes a chunk's tool input (read however the model wrapped it, see `input`): each draft fills the first
@@ -205,7 +191,6 @@ impl Draft {
             self.dropped.insert(slot);
         }
         self.note(LENGTH_CUE_REASON, excess);
-        self.cue_released += excess;
         excess
     }
 

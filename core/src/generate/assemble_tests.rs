@@ -21,7 +21,7 @@ fn chunks_cover_every_pending_slot_once() {
     let spec = ExamSpec::practice();
     let slots = spec.slots();
     let pending: Vec<usize> = (0..slots.len()).collect();
-    let chunks = plan_chunks(&slots, &pending, 10, 1, false);
+    let chunks = plan_chunks(&slots, &pending, 10, 1);
     assert_eq!(chunks.len(), 23);
     let covered: Vec<usize> = chunks.iter().flat_map(|c| c.slots.clone()).collect();
     assert_eq!(covered, pending);
@@ -32,7 +32,7 @@ fn chunks_cover_every_pending_slot_once() {
 fn a_full_set_of_good_drafts_makes_a_valid_exam() {
     let spec = ExamSpec::builtin(ExamType::Diagnostic);
     let mut draft = Draft::new(&spec);
-    let chunks = plan_chunks(draft.slots(), &draft.pending(), 10, 0, false);
+    let chunks = plan_chunks(draft.slots(), &draft.pending(), 10, 0);
     for chunk in &chunks {
         let input = answer(&draft, chunk, 5);
         assert_eq!(draft.accept(chunk, Some(&input)), chunk.slots.len());
@@ -46,7 +46,7 @@ fn a_full_set_of_good_drafts_makes_a_valid_exam() {
 fn bad_duplicate_and_unasked_items_are_refused_and_counted() {
     let spec = ExamSpec::builtin(ExamType::Diagnostic);
     let mut draft = Draft::new(&spec);
-    let chunk = plan_chunks(draft.slots(), &draft.pending(), 4, 0, false).remove(0);
+    let chunk = plan_chunks(draft.slots(), &draft.pending(), 4, 0).remove(0);
     let mut input = answer(&draft, &chunk, 1);
     let items = input["questions"].as_array_mut().unwrap();
     items[0]["options"] = json!(["a", "b", "c"]);
@@ -68,7 +68,7 @@ fn bad_duplicate_and_unasked_items_are_refused_and_counted() {
 fn a_cut_off_reply_keeps_its_complete_items() {
     let spec = ExamSpec::builtin(ExamType::Diagnostic);
     let mut draft = Draft::new(&spec);
-    let chunk = plan_chunks(draft.slots(), &draft.pending(), 5, 0, false).remove(0);
+    let chunk = plan_chunks(draft.slots(), &draft.pending(), 5, 0).remove(0);
     let mut input = answer(&draft, &chunk, 1);
     input["questions"].as_array_mut().unwrap()[4] = json!({"knId": "KN5", "question": "cut o"});
     assert_eq!(draft.accept(&chunk, Some(&input)), 4);
@@ -80,7 +80,7 @@ fn a_cut_off_reply_keeps_its_complete_items() {
 fn filled(cued: impl Fn(usize) -> Option<usize>) -> Draft {
     let spec = ExamSpec::builtin(ExamType::Diagnostic);
     let mut draft = Draft::new(&spec);
-    for chunk in plan_chunks(draft.slots(), &draft.pending(), 10, 0, false) {
+    for chunk in plan_chunks(draft.slots(), &draft.pending(), 10, 0) {
         let mut input = answer(&draft, &chunk, 3);
         for (item, &slot) in input["questions"].as_array_mut().unwrap().iter_mut().zip(&chunk.slots) {
             if let Some(margin) = cued(slot) {
@@ -116,7 +116,6 @@ fn the_length_cue_is_sent_back_down_to_the_target_only_when_over_the_limit() {
         assert_eq!(draft.pending().len(), expected);
         assert_eq!(cue_count(&draft), cued - expected);
         assert_eq!(draft.reasons().get(LENGTH_CUE_REASON).copied().unwrap_or(0), expected);
-        assert_eq!(draft.balance_lengths(), expected > 0);
         let (items, dropped) = draft.checkpoint_changes();
         assert!(items.is_empty());
         assert_eq!(dropped.len(), expected, "the checkpoint forgets what was sent back");
@@ -130,7 +129,7 @@ fn the_most_conspicuous_keys_go_back_first_and_their_stems_are_free_again() {
     let mut draft = filled(|slot| (slot < 40).then_some(slot));
     assert_eq!(draft.release_length_cue(), 23);
     assert_eq!(draft.pending(), (17..40).collect::<Vec<_>>());
-    let chunk = plan_chunks(draft.slots(), &draft.pending(), 30, 0, draft.balance_lengths()).remove(0);
+    let chunk = plan_chunks(draft.slots(), &draft.pending(), 30, 0).remove(0);
     assert!(chunk.brief.balance_lengths);
     assert!(chunk.brief.user_message().contains("must not be the longest"));
     assert_eq!(ChunkBrief::parse(&chunk.brief.user_message()), Some(chunk.brief.clone()));
@@ -158,7 +157,7 @@ fn accepted_items_wait_for_the_checkpoint_until_saved() {
     let spec = ExamSpec::builtin(ExamType::Diagnostic);
     let mut draft = Draft::new(&spec);
     assert_eq!(draft.checkpoint_changes(), (vec![], vec![]));
-    let chunk = plan_chunks(draft.slots(), &draft.pending(), 5, 0, false).remove(0);
+    let chunk = plan_chunks(draft.slots(), &draft.pending(), 5, 0).remove(0);
     draft.accept(&chunk, Some(&answer(&draft, &chunk, 1)));
     let (items, dropped) = draft.checkpoint_changes();
     assert_eq!(items.iter().map(|i| i.slot).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
@@ -196,7 +195,7 @@ fn a_checkpoint_is_restored_item_by_item_and_what_no_longer_fits_is_dropped() {
     assert!(items.is_empty(), "restored items are saved already");
     assert_eq!(dropped, [1, 2, 3, 4, 500]);
     // The restored item's stem is taken: a new draft repeating it is refused.
-    let chunk = plan_chunks(draft.slots(), &[3], 1, 0, false).remove(0);
+    let chunk = plan_chunks(draft.slots(), &[3], 1, 0).remove(0);
     let mut input = answer(&draft, &chunk, 1);
     input["questions"][0]["question"] = json!(good(0).question.question);
     assert_eq!(draft.accept(&chunk, Some(&input)), 0);
@@ -207,7 +206,7 @@ fn a_checkpoint_is_restored_item_by_item_and_what_no_longer_fits_is_dropped() {
 fn the_tool_input_as_json_text_is_read_like_json() {
     let spec = ExamSpec::builtin(ExamType::Diagnostic);
     let mut draft = Draft::new(&spec);
-    let chunk = plan_chunks(draft.slots(), &draft.pending(), 10, 0, false).remove(0);
+    let chunk = plan_chunks(draft.slots(), &draft.pending(), 10, 0).remove(0);
     let input = answer(&draft, &chunk, 1);
     let as_text = json!({"questions": input["questions"].to_string()});
     assert_eq!(draft.accept(&chunk, Some(&as_text)), 10);

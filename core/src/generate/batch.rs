@@ -98,7 +98,7 @@ fn custom_id(job: usize, chunk: usize) -> String {
 fn first_round(generator: &Generator, exam_type: ExamType, seed: u64, per_chunk: usize) -> Vec<super::ChunkPlan> {
     let slots = generator.config().spec(exam_type).slots();
     let all: Vec<usize> = (0..slots.len()).collect();
-    plan_chunks(&slots, &all, per_chunk, seed ^ (1 << 48), false)
+    plan_chunks(&slots, &all, per_chunk, seed ^ (1 << 48))
 }
 
 impl Generator {

@@ -183,7 +183,7 @@ impl Generator {
             rounds += 1;
             let variation = seed ^ (u64::from(rounds) << 48);
             let per_chunk = self.config.items_per_chunk;
-            let chunks = plan_chunks(draft.slots(), &pending, per_chunk, variation, draft.balance_lengths());
+            let chunks = plan_chunks(draft.slots(), &pending, per_chunk, variation);
             tracing::debug!(
                 "[Pre-Gen] {exam_type} round {rounds}: {} items in {} requests",
                 pending.len(),

@@ -46,11 +46,14 @@ pub enum FaultKind {
     NullUsage,
     /// Every other item's options carry their own label (`A. text`, `(b) text`, `C) text`) or are bare letters.
     LabelledOptions,
+    /// Every item's key is the strictly longest option, whatever the brief asks (a model ignoring the request for
+    /// options of similar length).
+    LengthCue,
 }
 
 impl FaultKind {
     /// Every kind, in spec order.
-    pub const ALL: [FaultKind; 15] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::RateLimited,
         FaultKind::Overloaded,
         FaultKind::ServerError,
@@ -66,10 +69,12 @@ impl FaultKind {
         FaultKind::StringInput,
         FaultKind::NullUsage,
         FaultKind::LabelledOptions,
+        FaultKind::LengthCue,
     ];
 
     /// The name used in specs and logs: `429`, `529`, `500`, `503`, `408`, `hang`, `reset`, `malformed`,
-    /// `max_tokens`, `bad_items`, `duplicates`, `wrong_count`, `string_input`, `null_usage`, `labelled_options`.
+    /// `max_tokens`, `bad_items`, `duplicates`, `wrong_count`, `string_input`, `null_usage`, `labelled_options`,
+    /// `length_cue`.
     pub fn as_str(self) -> &'static str {
         match self {
             FaultKind::RateLimited => "429",
@@ -87,6 +92,7 @@ impl FaultKind {
             FaultKind::StringInput => "string_input",
             FaultKind::NullUsage => "null_usage",
             FaultKind::LabelledOptions => "labelled_options",
+            FaultKind::LengthCue => "length_cue",
         }
     }
 
@@ -192,7 +198,7 @@ pub type FaultPredicate = Arc<dyn Fn(&FaultContext<'_>) -> Option<Fault> + Send 
 /// entry  := fault "=" probability | "seed=" u64    probabilities in 0..=1, summing to at most 1
 /// fault  := kind [":noretry" | ":retry"]        the flag sends x-should-retry: false / true
 /// kind   := "429" | "529" | "500" | "503" | "408" | "hang" | "reset" | "malformed" | "max_tokens" | "bad_items"
-///         | "duplicates" | "wrong_count" | "string_input" | "null_usage" | "labelled_options"
+///         | "duplicates" | "wrong_count" | "string_input" | "null_usage" | "labelled_options" | "length_cue"
 /// ```
 /// e.g. `"429=0.05,529=0.05,500=0.02,hang=0.01,reset=0.01"` or `"script:429,500:noretry,ok,529"`.
 #[derive(Clone, Default)]
@@ -342,10 +348,10 @@ mod tests {
     fn random_plans_follow_their_probabilities_and_seed() {
         let spec = "429=0.05,529=0.05,500=0.02,503=0.02,hang=0.01,reset=0.01,malformed=0.01,max_tokens=0.02,\
                     bad_items=0.05,duplicates=0.02,wrong_count=0.02,string_input=0.01,null_usage=0.01,\
-                    labelled_options=0.01";
+                    labelled_options=0.01,length_cue=0.01";
         let plan: FaultPlan = spec.parse().unwrap();
         let faults = (1..=4000).filter(|&i| plan.pick(&ctx(i), 7).is_some()).count();
-        assert!((960..1600).contains(&faults), "{faults} of 4000 at p=0.31");
+        assert!((1000..1640).contains(&faults), "{faults} of 4000 at p=0.32");
         let again: Vec<_> = (1..=50).map(|i| plan.pick(&ctx(i), 7)).collect();
         assert_eq!(again, (1..=50).map(|i| plan.pick(&ctx(i), 7)).collect::<Vec<_>>());
         let always: FaultPlan = "seed=3,reset=1".parse().unwrap();

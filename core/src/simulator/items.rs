@@ -1,8 +1,8 @@
 //! The simulated item writer: one visibly synthetic EPPP-shaped item per brief entry, deterministic from
 //! (seed, brief variation, position), of realistic size (about 250-380 output tokens), with two habits of real
 //! models for the generator to fix: the key sits at option B about 80% of the time (the in-code shuffle fixes it),
-//! and the key is the strictly longest option in about half the items (the answer-length cue), falling to about one
-//! item in seven when the brief asks for options of similar length.
+//! and the key is the strictly longest option in about half the items (the answer-length cue), falling to three
+//! items in ten (a request partly heeded, still above chance) when the brief asks for options of similar length.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -16,8 +16,9 @@ const KEY_AT_B: f64 = 0.8;
 /// Share of items whose key is the strictly longest option: models pad the right answer with qualifiers (the old
 /// system's files had it in 20-87% of items).
 pub(crate) const KEY_LONGEST: f64 = 0.5;
-/// The same share when the brief asks for options of similar length: lower, though not zero.
-pub(crate) const KEY_LONGEST_BALANCED: f64 = 0.15;
+/// The same share when the brief asks for options of similar length: lower, yet still above the quarter an
+/// unbiased writer gives, so exams still cross the limit now and then and the repair gets used.
+pub(crate) const KEY_LONGEST_BALANCED: f64 = 0.3;
 const DIFFICULTIES: [&str; 3] = ["easy", "medium", "hard"];
 
 const POPULATIONS: [&str; 16] = [
@@ -206,6 +207,22 @@ fn set_key_length(key: &mut String, distractors: &mut [String], padded: usize, t
             distractor.push_str(&qualifier.replace("{topic}", topic));
         }
     }
+}
+
+/// Makes the key of `item` the strictly longest option (the `length_cue` fault: a model ignoring the request for
+/// similar lengths), lengthening the key option and `correct_answer` together.
+pub(crate) fn lengthen_key(item: &mut DraftItem) {
+    let Some(at) = item.options.iter().position(|o| *o == item.correct_answer) else { return };
+    let len = |s: &str| s.chars().count();
+    let longest_other =
+        item.options.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, o)| len(o)).max().unwrap_or(0);
+    for qualifier in KEY_QUALIFIERS.iter().cycle() {
+        if len(&item.options[at]) > longest_other {
+            break;
+        }
+        item.options[at].push_str(qualifier);
+    }
+    item.correct_answer = item.options[at].clone();
 }
 
 /// SplitMix64 over the three inputs, so nearby seeds, variations and positions give unrelated streams.

@@ -1,12 +1,12 @@
 //! Item-level faults: spoiling a good item list the ways a model can (items breaking each rule in turn, a repeated
-//! stem, one item too few or too many, options carrying their own labels), so the generator's validation and
-//! regeneration get exercised.
+//! stem, one item too few or too many, options carrying their own labels, every key the longest option), so the
+//! generator's validation and regeneration get exercised.
 
 use crate::exam::{Domain, Kn};
 use crate::prompt::{ChunkBrief, DraftItem};
 
 use super::faults::FaultKind;
-use super::items::{mix, write_item};
+use super::items::{lengthen_key, mix, write_item};
 
 /// The item rules a `bad_items` fault breaks, one per spoiled item, in turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,7 @@ pub(crate) fn spoil(kind: FaultKind, items: &mut Vec<DraftItem>, brief: &ChunkBr
                 items.push(write_item(seed, brief.variation, brief.items.len(), kn, brief.balance_lengths));
             }
         }
+        FaultKind::LengthCue => items.iter_mut().for_each(lengthen_key),
         FaultKind::LabelledOptions => {
             for (k, item) in items.iter_mut().step_by(2).enumerate() {
                 label_options(item, LabelForm::nth(k, brief.variation));
@@ -233,6 +234,18 @@ mod tests {
         assert_eq!(items[8].options, ["A", "B", "C", "D"]);
         assert!(items[8].options.contains(&items[8].correct_answer));
         assert!(items.iter().skip(1).step_by(2).zip(original.iter().skip(1).step_by(2)).all(|(a, b)| a == b));
+    }
+
+    #[test]
+    fn the_length_cue_fault_makes_every_key_the_strictly_longest_option() {
+        let b = ChunkBrief { balance_lengths: true, ..brief(12, 1) };
+        let mut items = write_items(3, &b);
+        spoil(FaultKind::LengthCue, &mut items, &b, 3);
+        for item in &items {
+            let q = as_question(item, 1);
+            assert!(crate::exam::key_is_strictly_longest(&q), "{}", item.options.join(" | "));
+            assert!(validate_item(&q).is_empty());
+        }
     }
 
     #[test]
