@@ -251,7 +251,11 @@ async fn baseline(time_factor: f64) {
     for i in 0..BASELINE_EXAMS {
         let exam_type = exam_type(i);
         let spec = ExamSpec::builtin(exam_type);
-        let brief = ChunkBrief { items: spec.slots().iter().map(|s| s.kn).collect(), variation: i as u64 };
+        let brief = ChunkBrief {
+            items: spec.slots().iter().map(|s| s.kn).collect(),
+            variation: i as u64,
+            balance_lengths: false,
+        };
         let request = MessageRequest::new("claude-haiku-4-5", BASELINE_MAX_TOKENS)
             .system(SystemBlock::cached(prompt::system_prompt()))
             .tool(prompt::tool_definition())

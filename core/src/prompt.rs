@@ -12,6 +12,9 @@ pub const TOOL_NAME: &str = "record_exam_items";
 
 const BRIEF_OPEN: &str = "<brief>";
 const BRIEF_CLOSE: &str = "</brief>";
+/// The brief's extra instruction when [`ChunkBrief::balance_lengths`] is set.
+const BALANCE_LENGTHS: &str = "Keep the four options of each item close in length: the correct option must not be \
+     the longest one, and a distractor may well be longer than it.\n";
 
 /// The system prompt: the item-writing rules and the blueprint. Built once; the same bytes on every request.
 pub fn system_prompt() -> String {
@@ -81,6 +84,11 @@ pub struct ChunkBrief {
     pub items: Vec<Kn>,
     /// Varies the wording between chunks and rounds (a number, never user data).
     pub variation: u64,
+    /// Asks for the four options of each item to be of similar length, the key not the longest: set by the
+    /// generator when it asks again for items it sent back for the answer-length cue. Left out of the JSON when
+    /// false, so briefs without it read and write as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub balance_lengths: bool,
 }
 
 impl ChunkBrief {
@@ -92,8 +100,10 @@ impl ChunkBrief {
             lines.push_str(&format!("{}. {kn} ({}): {}\n", i + 1, kn.domain().label(), kn.topic()));
         }
         let brief = serde_json::to_string(self).expect("a brief always serialises");
+        let lengths = if self.balance_lengths { BALANCE_LENGTHS } else { "" };
         format!(
-            "Write {} new items, one for each entry below, in this order.\n{lines}{BRIEF_OPEN}{brief}{BRIEF_CLOSE}",
+            "Write {} new items, one for each entry below, in this order.\n{lengths}{lines}{BRIEF_OPEN}{brief}\
+             {BRIEF_CLOSE}",
             self.items.len()
         )
     }
@@ -137,7 +147,11 @@ mod tests {
 
     #[test]
     fn brief_round_trips_through_the_message() {
-        let brief = ChunkBrief { items: vec![Kn::new(33).unwrap(), Kn::new(1).unwrap()], variation: 9 };
+        let brief = ChunkBrief {
+            items: vec![Kn::new(33).unwrap(), Kn::new(1).unwrap()],
+            variation: 9,
+            balance_lengths: false,
+        };
         let message = brief.user_message();
         assert!(message.starts_with("Write 2 new items"));
         assert!(message.contains("KN33 (Domain 5: Assessment and Diagnosis): differential diagnosis"));

@@ -41,7 +41,8 @@ fn client(config: ClaudeConfig) -> ClaudeClient {
 
 /// A generator-shaped request: cached system prompt, forced item tool, a brief for `n` items.
 fn request(n: u8, variation: u64) -> MessageRequest {
-    let brief = ChunkBrief { items: (1..=n).map(|i| Kn::new(i).unwrap()).collect(), variation };
+    let brief =
+        ChunkBrief { items: (1..=n).map(|i| Kn::new(i).unwrap()).collect(), variation, balance_lengths: false };
     MessageRequest::new("claude-haiku-4-5", 4096)
         .system(SystemBlock::cached(prompt::system_prompt()))
         .tool(prompt::tool_definition())

@@ -106,7 +106,7 @@ pub(crate) async fn start(config: SimulatorConfig) -> SimulatorHandle {
 }
 
 pub(crate) fn brief(kns: &[u8], variation: u64) -> ChunkBrief {
-    ChunkBrief { items: kns.iter().map(|&n| Kn::new(n).unwrap()).collect(), variation }
+    ChunkBrief { items: kns.iter().map(|&n| Kn::new(n).unwrap()).collect(), variation, balance_lengths: false }
 }
 
 /// A request as the generator sends it: cached system prompt, forced item tool, brief in the user message.

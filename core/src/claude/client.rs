@@ -184,8 +184,9 @@ impl ClaudeClient {
                     (error, None)
                 }
             };
+            // Debug level: the error goes back to the caller, who reports it (a job records it as its outcome).
             if !error.is_retryable() || retries_done >= retry_config.max_retries {
-                tracing::warn!(
+                tracing::debug!(
                     call = call.what,
                     code = error.code(),
                     attempts = retries_done + 1,
@@ -195,7 +196,7 @@ impl ClaudeClient {
                 return Err(error);
             }
             let delay = retry::retry_delay(&retry_config, retries_done, headers.as_ref(), now, rand::random());
-            tracing::warn!(
+            tracing::debug!(
                 call = call.what,
                 code = error.code(),
                 retry = retries_done + 1,

@@ -302,18 +302,22 @@ impl<'de> Deserialize<'de> for StopReason {
     }
 }
 
-/// Token counts of one request. The cache fields read as 0 when the API sends null or leaves them out.
+/// Token counts of one request. Every count reads as 0 when the API sends null or leaves it out (older replies have
+/// no cache counts; some replies and proxies send nulls or no usage at all): the counts are accounting, and a
+/// reply's items are never thrown away over them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Usage {
     /// Uncached input tokens.
+    #[serde(default, deserialize_with = "count")]
     pub input_tokens: u64,
     /// Output tokens.
+    #[serde(default, deserialize_with = "count")]
     pub output_tokens: u64,
     /// Input tokens written to the prompt cache.
-    #[serde(default, deserialize_with = "null_as_zero")]
+    #[serde(default, deserialize_with = "count")]
     pub cache_creation_input_tokens: u64,
     /// Input tokens read from the prompt cache.
-    #[serde(default, deserialize_with = "null_as_zero")]
+    #[serde(default, deserialize_with = "count")]
     pub cache_read_input_tokens: u64,
 }
 
@@ -324,8 +328,35 @@ impl Usage {
     }
 }
 
-fn null_as_zero<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    Ok(Option::<u64>::deserialize(deserializer)?.unwrap_or(0))
+/// A token count: a non-negative integer (also written as a whole float or a string of digits); null reads as 0,
+/// and so does anything else, with a warning, since no count is worth a reply's content.
+fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    let read = match &value {
+        Value::Null => Some(0),
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    Ok(read.unwrap_or_else(|| {
+        tracing::warn!("a Claude usage count is not a token count ({value}); counted as 0");
+        0
+    }))
+}
+
+/// The usage block, or all zeros when it is null, missing or not an object (see [`Usage`]).
+fn usage_or_zero<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Usage, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    match value {
+        Value::Object(_) => Usage::deserialize(value).map_err(de::Error::custom),
+        Value::Null => Ok(Usage::default()),
+        other => {
+            tracing::warn!("a Claude reply's usage is not an object ({other}); counted as 0");
+            Ok(Usage::default())
+        }
+    }
 }
 
 /// The reply of `POST /v1/messages`. Unknown fields are ignored.
@@ -343,7 +374,8 @@ pub struct MessageResponse {
     /// The stop sequence that matched, if any.
     #[serde(default)]
     pub stop_sequence: Option<String>,
-    /// Token counts.
+    /// Token counts; all 0 when the reply has none.
+    #[serde(default, deserialize_with = "usage_or_zero")]
     pub usage: Usage,
     /// The `request-id` response header (not part of the body; `None` inside batch results).
     #[serde(skip)]
@@ -372,119 +404,5 @@ impl MessageResponse {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn request_leaves_out_empty_and_none_fields() {
-        let req = MessageRequest::new("claude-haiku-4-5", 1024).user("hi");
-        let v = serde_json::to_value(&req).unwrap();
-        assert_eq!(
-            v,
-            json!({"model": "claude-haiku-4-5", "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}]})
-        );
-    }
-
-    #[test]
-    fn request_serialises_system_tools_and_cache_markers() {
-        let req = MessageRequest::new("m", 10)
-            .system(SystemBlock::cached("rules"))
-            .system(SystemBlock::text("more"))
-            .user("brief")
-            .tool(json!({"name": "t", "input_schema": {"type": "object"}}))
-            .tool_choice(json!({"type": "tool", "name": "t"}));
-        let v = serde_json::to_value(&req).unwrap();
-        assert_eq!(
-            v["system"],
-            json!([
-                {"type": "text", "text": "rules", "cache_control": {"type": "ephemeral"}},
-                {"type": "text", "text": "more"}
-            ])
-        );
-        assert_eq!(v["tools"][0]["name"], "t");
-        assert_eq!(v["tool_choice"], json!({"type": "tool", "name": "t"}));
-        assert!(v.get("temperature").is_none() && v.get("metadata").is_none());
-        let back: MessageRequest = serde_json::from_value(v).unwrap();
-        assert_eq!(back, req);
-    }
-
-    #[test]
-    fn request_reads_a_string_system_prompt() {
-        let req: MessageRequest = serde_json::from_value(
-            json!({"model": "m", "max_tokens": 5, "system": "be brief", "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}),
-        )
-        .unwrap();
-        assert_eq!(req.system, vec![SystemBlock::text("be brief")]);
-        assert!(matches!(req.messages[0].content, MessageContent::Blocks(ref b) if b.len() == 1));
-    }
-
-    #[test]
-    fn response_parses_the_reference_example() {
-        let body = json!({"id":"msg_013Zva2CMHLNnXjNJJKqJ2EF","type":"message","role":"assistant",
-            "content":[{"type":"text","text":"Hi! My name is Claude.","citations":null},
-                {"type":"tool_use","id":"toolu_01D7","name":"get_stock_price","input":{"ticker":"^GSPC"}}],
-            "model":"claude-sonnet-4-5-20250929","stop_reason":"tool_use","stop_sequence":null,
-            "usage":{"input_tokens":12,"output_tokens":6,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}});
-        let r: MessageResponse = serde_json::from_value(body).unwrap();
-        assert_eq!(r.stop_reason, StopReason::ToolUse);
-        assert_eq!(r.tool_input("get_stock_price"), Some(&json!({"ticker": "^GSPC"})));
-        assert_eq!(r.tool_input("other"), None);
-        assert_eq!(r.text(), "Hi! My name is Claude.");
-        assert_eq!(r.usage.total_input_tokens(), 12);
-        assert_eq!(r.request_id, None);
-    }
-
-    #[test]
-    fn response_tolerates_unknown_blocks_fields_reasons_and_null_cache_counts() {
-        let body = json!({"id":"msg_1","model":"m","new_field":{"x":1},
-            "content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"ok"}],
-            "stop_reason":"brand_new_reason",
-            "usage":{"input_tokens":3,"output_tokens":4,"cache_creation_input_tokens":null,"service_tier":"standard"}});
-        let r: MessageResponse = serde_json::from_value(body).unwrap();
-        assert!(matches!(&r.content[0], ContentBlock::Unknown(v) if v["thinking"] == "hmm"));
-        assert_eq!(r.stop_reason, StopReason::Unknown("brand_new_reason".into()));
-        assert_eq!(r.usage.cache_creation_input_tokens, 0);
-        assert_eq!(r.usage.cache_read_input_tokens, 0);
-        let null_reason: MessageResponse =
-            serde_json::from_value(json!({"id":"a","model":"m","content":[],"stop_reason":null,"usage":{"input_tokens":1,"output_tokens":1}}))
-                .unwrap();
-        assert_eq!(null_reason.stop_reason, StopReason::Unknown(String::new()));
-    }
-
-    #[test]
-    fn a_known_block_with_a_broken_shape_is_an_error() {
-        let body = json!({"id":"a","model":"m","content":[{"type":"tool_use","name":"t"}],"stop_reason":"tool_use",
-            "usage":{"input_tokens":1,"output_tokens":1}});
-        assert!(serde_json::from_value::<MessageResponse>(body).is_err());
-    }
-
-    #[test]
-    fn stop_reasons_round_trip() {
-        for s in [
-            "end_turn",
-            "max_tokens",
-            "stop_sequence",
-            "tool_use",
-            "pause_turn",
-            "refusal",
-            "model_context_window_exceeded",
-        ] {
-            let r = StopReason::parse(s);
-            assert!(!matches!(r, StopReason::Unknown(_)), "{s}");
-            assert_eq!(serde_json::to_value(&r).unwrap(), json!(s));
-        }
-    }
-
-    #[test]
-    fn content_blocks_round_trip() {
-        let blocks = vec![
-            ContentBlock::Text { text: "a".into() },
-            ContentBlock::ToolUse { id: "toolu_1".into(), name: "t".into(), input: json!({"q": 1}) },
-            ContentBlock::Unknown(json!({"type": "thinking", "thinking": "x"})),
-        ];
-        let v = serde_json::to_value(&blocks).unwrap();
-        let back: Vec<ContentBlock> = serde_json::from_value(v).unwrap();
-        assert_eq!(back, blocks);
-    }
-}
+#[path = "types_tests.rs"]
+mod tests;

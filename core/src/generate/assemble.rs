@@ -1,17 +1,22 @@
 //! The pure part of generation: planning chunks over the spec's slots, turning the model's drafts into items
-//! (accepting only valid, new ones), and assembling the final exam. No I/O; unit-tested on its own.
+//! (accepting only valid, new ones), sending back items that make the answer-length cue, tracking what a job's
+//! checkpoint still has to save, and assembling the final exam. No I/O; unit-tested on its own.
 
-use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::exam::{
-    Exam, ExamSpec, ItemSlot, Kn, Question, shuffle_options, stem_key, validate_exam, validate_item,
-};
-use crate::prompt::{ChunkBrief, DraftItem, ToolInput};
-
 use super::GenerateError;
+use super::input::read_drafts;
+use crate::exam::{
+    Exam, ExamSpec, ItemSlot, Kn, Question, key_is_strictly_longest, length_cue_limit, shuffle_options, stem_key,
+    validate_exam, validate_item,
+};
+use crate::prompt::{ChunkBrief, DraftItem};
+use crate::store::CheckpointItem;
+
+/// The reason counted for an item sent back because its key was the strictly longest option.
+pub const LENGTH_CUE_REASON: &str = "answer_length_cue";
 
 /// One request's worth of slots and the brief that asks for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +27,9 @@ pub struct ChunkPlan {
     pub brief: ChunkBrief,
 }
 
-/// Splits the `pending` slots into chunks of at most `per_chunk`; `variation` seeds each brief's wording.
+/// Splits the `pending` slots into chunks of at most `per_chunk`; `variation` seeds each brief's wording. Every
+/// brief asks for options of similar length, the key not the longest: asking costs a sentence, while each item
+/// sent back for the answer-length cue costs a whole item's output; the repair handles what models still write.
 pub fn plan_chunks(slots: &[ItemSlot], pending: &[usize], per_chunk: usize, variation: u64) -> Vec<ChunkPlan> {
     pending
         .chunks(per_chunk.max(1))
@@ -32,19 +39,31 @@ pub fn plan_chunks(slots: &[ItemSlot], pending: &[usize], per_chunk: usize, vari
             brief: ChunkBrief {
                 items: group.iter().map(|&s| slots[s].kn).collect(),
                 variation: variation.wrapping_mul(1_000_003).wrapping_add(i as u64),
+                balance_lengths: true,
             },
         })
         .collect()
 }
 
-/// The items being gathered for one exam: one place per slot, the stems seen so far, and why items were refused.
+/// How many items of an `n`-item exam may keep the key as the strictly longest option once the cue has been
+/// repaired: a quarter, what an unbiased writer gives on average, and never above [`length_cue_limit`]. Aiming
+/// below the limit leaves room for the replacements, some of which have the cue again.
+pub fn length_cue_target(n: usize) -> usize {
+    (n / 4).min(length_cue_limit(n))
+}
+
+/// The items being gathered for one exam: one place per slot, the stems seen so far, why items were refused,
+/// and which slots changed since the job's checkpoint was last saved.
 #[derive(Debug, Clone)]
 pub struct Draft {
     slots: Vec<ItemSlot>,
     items: Vec<Option<Question>>,
     stems: HashSet<String>,
     reasons: BTreeMap<String, usize>,
-    retry_after: Option<Duration>,
+    /// Slots accepted since the last save.
+    unsaved: BTreeSet<usize>,
+    /// Slots emptied since the last save (their saved items are to be forgotten).
+    dropped: BTreeSet<usize>,
 }
 
 impl Draft {
@@ -56,7 +75,8 @@ impl Draft {
             slots,
             stems: HashSet::new(),
             reasons: BTreeMap::new(),
-            retry_after: None,
+            unsaved: BTreeSet::new(),
+            dropped: BTreeSet::new(),
         }
     }
 
@@ -75,29 +95,20 @@ impl Draft {
         &self.reasons
     }
 
-    /// Counts one occurrence of `reason` (a problem code or an API error code).
+    /// Counts `times` occurrences of `reason` (a problem code or an API error code).
     pub fn note(&mut self, reason: &str, times: usize) {
         if times > 0 {
             *self.reasons.entry(reason.to_owned()).or_default() += times;
         }
     }
 
-    /// Remembers a wait the API asked for; the longest is reported if the exam cannot be finished.
-    pub fn note_retry_after(&mut self, wait: Option<Duration>) {
-        self.retry_after = self.retry_after.max(wait);
-    }
-
-    /// Takes a chunk's tool input: each draft fills the first open slot of the chunk with the same knowledge
-    /// statement if it passes every item rule and its stem is new. Returns how many were accepted.
+    /// Takes a chunk's tool input (read however the model wrapped it, see `input`): each draft fills the first
+    /// open slot of the chunk with the same knowledge statement if it passes every item rule and its stem is new.
+    /// Returns how many were accepted.
     pub fn accept(&mut self, chunk: &ChunkPlan, input: Option<&Value>) -> usize {
-        let drafts = match input.map(|v| serde_json::from_value::<ToolInput>(v.clone())) {
-            Some(Ok(parsed)) => parsed.questions,
-            Some(Err(_)) => lenient_drafts(input),
-            None => Vec::new(),
-        };
         let mut open: Vec<usize> = chunk.slots.iter().copied().filter(|&s| self.items[s].is_none()).collect();
         let mut accepted = 0;
-        for draft in drafts {
+        for draft in read_drafts(input) {
             let Some(kn) = Kn::parse(&draft.kn_id) else {
                 self.note("kn_unknown", 1);
                 continue;
@@ -107,22 +118,101 @@ impl Draft {
                 continue;
             };
             let slot = open[pos];
-            let question = to_question(draft, self.slots[slot]);
-            let problems = validate_item(&question);
-            if let Some(first) = problems.first() {
-                self.note(first.code.as_str(), 1);
-                continue;
+            match self.admit(slot, to_question(draft, self.slots[slot])) {
+                Ok(()) => {
+                    open.remove(pos);
+                    accepted += 1;
+                }
+                Err(reason) => self.note(reason, 1),
             }
-            if !self.stems.insert(stem_key(&question.question)) {
-                self.note("stem_duplicate", 1);
-                continue;
-            }
-            self.items[slot] = Some(question);
-            open.remove(pos);
-            accepted += 1;
         }
         self.note("missing_from_response", open.len());
         accepted
+    }
+
+    /// Puts back items a job's earlier attempts accepted (its checkpoint), checking each again as if new: an item
+    /// for a slot the spec no longer has, for another knowledge statement or scoring, that now breaks a rule, or
+    /// whose stem repeats is left out, and forgotten at the next save. Returns how many were put back.
+    pub fn restore(&mut self, saved: Vec<CheckpointItem>) -> usize {
+        let mut restored = 0;
+        for item in saved {
+            let slot = item.slot as usize;
+            let fits = self.slots.get(slot).is_some_and(|s| {
+                s.kn.to_string() == item.question.kn_id && s.is_scored == item.question.is_scored
+            });
+            let admitted = fits && self.items[slot].is_none() && self.admit(slot, item.question).is_ok();
+            if admitted {
+                // Saved already: nothing to write back.
+                self.unsaved.remove(&slot);
+                restored += 1;
+            } else {
+                self.note("checkpoint_item_dropped", 1);
+                self.dropped.insert(item.slot as usize);
+            }
+        }
+        restored
+    }
+
+    /// Fills `slot` with `question` if it passes every item rule and its stem is new; else the refusal's code.
+    fn admit(&mut self, slot: usize, question: Question) -> Result<(), &'static str> {
+        if let Some(first) = validate_item(&question).first() {
+            return Err(first.code.as_str());
+        }
+        if !self.stems.insert(stem_key(&question.question)) {
+            return Err("stem_duplicate");
+        }
+        self.items[slot] = Some(question);
+        self.unsaved.insert(slot);
+        self.dropped.remove(&slot);
+        Ok(())
+    }
+
+    /// Removes the answer-length cue: when more accepted items have the key as the strictly longest option than
+    /// the exam may ([`length_cue_limit`] of the spec's size), sends back enough of them, the most conspicuous
+    /// first, to come down to [`length_cue_target`]; their slots are pending again and counted under
+    /// [`LENGTH_CUE_REASON`]. Returns how many were sent back (0 when the cue is within the limit).
+    pub fn release_length_cue(&mut self) -> usize {
+        let n = self.items.len();
+        let mut cued: Vec<(usize, usize)> = (0..n)
+            .filter_map(|slot| self.items[slot].as_ref().map(|q| (slot, q)))
+            .filter(|(_, q)| key_is_strictly_longest(q))
+            .map(|(slot, q)| (slot, key_margin(q)))
+            .collect();
+        if cued.len() <= length_cue_limit(n) {
+            return 0;
+        }
+        cued.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let excess = cued.len() - length_cue_target(n);
+        for &(slot, _) in cued.iter().take(excess) {
+            if let Some(question) = self.items[slot].take() {
+                self.stems.remove(&stem_key(&question.question));
+            }
+            self.unsaved.remove(&slot);
+            self.dropped.insert(slot);
+        }
+        self.note(LENGTH_CUE_REASON, excess);
+        excess
+    }
+
+    /// What the job's checkpoint lacks: items accepted and slots emptied since the last save (both empty when
+    /// nothing changed).
+    pub fn checkpoint_changes(&self) -> (Vec<CheckpointItem>, Vec<u32>) {
+        let slot = |s: usize| u32::try_from(s).unwrap_or(u32::MAX);
+        let items = (self.unsaved.iter())
+            .filter_map(|&s| self.items[s].clone().map(|question| CheckpointItem { slot: slot(s), question }))
+            .collect();
+        (items, self.dropped.iter().map(|&s| slot(s)).collect())
+    }
+
+    /// Records that [`Draft::checkpoint_changes`] were saved.
+    pub fn checkpoint_saved(&mut self) {
+        self.unsaved.clear();
+        self.dropped.clear();
+    }
+
+    /// How many slots hold an item.
+    pub fn filled(&self) -> usize {
+        self.items.iter().filter(|i| i.is_some()).count()
     }
 
     /// The finished exam: items numbered 1..N in slot order, options shuffled with `seed`, and the whole exam
@@ -135,7 +225,6 @@ impl Draft {
                 wanted: self.items.len(),
                 rounds,
                 reasons: self.reasons,
-                retry_after: self.retry_after,
             });
         }
         let questions = self
@@ -155,14 +244,12 @@ impl Draft {
     }
 }
 
-/// Reads the drafts one by one when the input as a whole does not parse (a cut-off or sloppy reply), keeping
-/// every complete item.
-fn lenient_drafts(input: Option<&Value>) -> Vec<DraftItem> {
-    input
-        .and_then(|v| v.get("questions"))
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|v| serde_json::from_value(v.clone()).ok()).collect())
-        .unwrap_or_default()
+/// How many characters the key is longer than the longest other option (0 when it is not the longest).
+fn key_margin(q: &Question) -> usize {
+    let len = |s: &str| s.trim().chars().count();
+    let key = len(&q.correct_answer);
+    let others = q.options.iter().filter(|o| **o != q.correct_answer).map(|o| len(o)).max().unwrap_or(0);
+    key.saturating_sub(others)
 }
 
 /// An item from a draft, with what code decides (domain, knowledge statement, scoring) taken from the slot.
@@ -183,82 +270,5 @@ fn to_question(draft: DraftItem, slot: ItemSlot) -> Question {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-    use crate::exam::{ExamType, synthetic_question};
-
-    fn draft_json(q: &Question) -> Value {
-        json!({"knId": q.kn_id, "question": q.question, "options": q.options,
-               "correct_answer": q.correct_answer, "explanation": q.explanation, "difficulty": q.difficulty})
-    }
-
-    fn answer(draft: &Draft, chunk: &ChunkPlan, salt: u64) -> Value {
-        let items: Vec<Value> = chunk
-            .slots
-            .iter()
-            .map(|&s| draft_json(&synthetic_question(s as u32, draft.slots()[s], salt)))
-            .collect();
-        json!({"questions": items})
-    }
-
-    #[test]
-    fn chunks_cover_every_pending_slot_once() {
-        let spec = ExamSpec::practice();
-        let slots = spec.slots();
-        let pending: Vec<usize> = (0..slots.len()).collect();
-        let chunks = plan_chunks(&slots, &pending, 10, 1);
-        assert_eq!(chunks.len(), 23);
-        let covered: Vec<usize> = chunks.iter().flat_map(|c| c.slots.clone()).collect();
-        assert_eq!(covered, pending);
-        assert!(chunks.iter().all(|c| c.brief.items.len() == c.slots.len() && c.slots.len() <= 10));
-    }
-
-    #[test]
-    fn a_full_set_of_good_drafts_makes_a_valid_exam() {
-        let spec = ExamSpec::builtin(ExamType::Diagnostic);
-        let mut draft = Draft::new(&spec);
-        let chunks = plan_chunks(draft.slots(), &draft.pending(), 10, 0);
-        for chunk in &chunks {
-            let input = answer(&draft, chunk, 5);
-            assert_eq!(draft.accept(chunk, Some(&input)), chunk.slots.len());
-        }
-        let exam = draft.finish(&spec, 9, 1).unwrap();
-        assert_eq!(exam.questions.len(), 71);
-        assert_eq!(exam.questions[70].id, 71);
-    }
-
-    #[test]
-    fn bad_duplicate_and_unasked_items_are_refused_and_counted() {
-        let spec = ExamSpec::builtin(ExamType::Diagnostic);
-        let mut draft = Draft::new(&spec);
-        let chunk = plan_chunks(draft.slots(), &draft.pending(), 4, 0).remove(0);
-        let mut input = answer(&draft, &chunk, 1);
-        let items = input["questions"].as_array_mut().unwrap();
-        items[0]["options"] = json!(["a", "b", "c"]);
-        items[1]["question"] = items[2]["question"].clone();
-        items[3]["knId"] = json!("KN70");
-        assert_eq!(draft.accept(&chunk, Some(&input)), 1, "only the third item survives");
-        assert_eq!(draft.reasons()["option_count"], 1);
-        assert_eq!(draft.reasons()["stem_duplicate"], 1);
-        assert_eq!(draft.reasons()["not_asked_for"], 1);
-        assert_eq!(draft.reasons()["missing_from_response"], 3);
-        assert_eq!(draft.pending().len(), 70);
-        match draft.finish(&spec, 1, 1) {
-            Err(GenerateError::Incomplete { missing, wanted, .. }) => assert_eq!((missing, wanted), (70, 71)),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_cut_off_reply_keeps_its_complete_items() {
-        let spec = ExamSpec::builtin(ExamType::Diagnostic);
-        let mut draft = Draft::new(&spec);
-        let chunk = plan_chunks(draft.slots(), &draft.pending(), 5, 0).remove(0);
-        let mut input = answer(&draft, &chunk, 1);
-        input["questions"].as_array_mut().unwrap()[4] = json!({"knId": "KN5", "question": "cut o"});
-        assert_eq!(draft.accept(&chunk, Some(&input)), 4);
-        assert_eq!(draft.pending().len(), 67);
-    }
-}
+#[path = "assemble_tests.rs"]
+mod tests;

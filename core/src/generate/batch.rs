@@ -281,7 +281,7 @@ impl Generator {
                 Some(BatchResult::Unknown(_)) | None => draft.note("batch.missing", chunk.slots.len()),
             }
         }
-        let finished = match self.fill(exam_type, &mut draft, planned.seed, 1, &mut usage).await {
+        let finished = match self.fill(exam_type, &mut draft, planned.seed, 1, &mut usage, None).await {
             Ok(rounds) => draft.finish(self.config().spec(exam_type), planned.seed, rounds),
             Err(e) => Err(e),
         };

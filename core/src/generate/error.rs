@@ -12,11 +12,12 @@ use crate::exam::ValidationReport;
 #[non_exhaustive]
 pub enum GenerateError {
     /// The API refused in a way another attempt cannot fix (authentication, a malformed request), or a transient
-    /// error outlasted the client's retries.
+    /// error outlasted the client's retries (retryable, with the server's retry-after when it sent one).
     #[error("Claude API: {0}")]
     Api(#[from] ClaudeError),
-    /// After every repair round some items were still missing. `reasons` counts why items were turned down or
-    /// not received (problem codes and API error codes), so a failure says which rules failed and how often.
+    /// After every repair round some items were still missing. `reasons` counts why items were turned down,
+    /// sent back (`answer_length_cue`) or not received (problem codes and error codes), so a failure says which
+    /// rules failed and how often. Retryable: a queued job's next attempt resumes from its checkpoint.
     #[error("{missing} of {wanted} items still missing after {rounds} rounds; reasons: {}", describe(.reasons))]
     Incomplete {
         /// Items still missing.
@@ -27,13 +28,12 @@ pub enum GenerateError {
         rounds: u32,
         /// How often each reason occurred.
         reasons: BTreeMap<String, usize>,
-        /// The longest wait a rate-limited reply asked for, so the job's next attempt honours it.
-        retry_after: Option<Duration>,
     },
     /// The assembled exam failed validation (a bug guard: items are checked one by one before assembly).
     #[error("assembled exam failed validation: {} problem(s)", .0.problems.len())]
     Invalid(Box<ValidationReport>),
-    /// The store failed while a batch was submitted or collected.
+    /// The store failed while a batch was submitted or collected, or refused a checkpoint save because the job's
+    /// lease was lost.
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     /// The settings cannot work (an impossible spec, zero items per chunk).
@@ -46,11 +46,10 @@ fn describe(reasons: &BTreeMap<String, usize>) -> String {
 }
 
 impl GenerateError {
-    /// The wait the API asked for, when the failure was a rate limit.
+    /// The wait the server asked for (`retry-after`), when the failure was an API error that sent one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             GenerateError::Api(e) => e.retry_after(),
-            GenerateError::Incomplete { retry_after, .. } => *retry_after,
             _ => None,
         }
     }

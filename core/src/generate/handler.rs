@@ -8,37 +8,49 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 
-use super::Generator;
+use super::{Checkpoint, Generator};
 use crate::claude::UsageTotals;
 use crate::clock::Clock;
 use crate::policy::Policy;
 use crate::queue::Job;
-use crate::store::{ExamStore, GenerationStats, NewExam, TokenTotals, UserId};
+use crate::store::{CheckpointStore, ExamStore, GenerationStats, NewExam, TokenTotals, UserId};
 use crate::worker::{HandlerError, HandlerOutput, JobContext, JobHandler};
 
-/// Generates the exam a job asks for.
+/// Generates the exam a job asks for, resuming from the job's checkpoint when it has a checkpoint store.
 pub struct GenerateHandler {
     generator: Arc<Generator>,
     exams: Arc<dyn ExamStore>,
+    checkpoints: Option<Arc<dyn CheckpointStore>>,
     policy: Policy,
     clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for GenerateHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GenerateHandler").field("policy", &self.policy).finish_non_exhaustive()
+        f.debug_struct("GenerateHandler")
+            .field("policy", &self.policy)
+            .field("checkpoints", &self.checkpoints.is_some())
+            .finish_non_exhaustive()
     }
 }
 
 impl GenerateHandler {
-    /// A handler that generates with `generator` and checks stock in `exams` under `policy`.
+    /// A handler that generates with `generator` and checks stock in `exams` under `policy`. Each attempt starts
+    /// from nothing until [`GenerateHandler::with_checkpoints`] gives it somewhere to keep its progress.
     pub fn new(
         generator: Arc<Generator>,
         exams: Arc<dyn ExamStore>,
         policy: Policy,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { generator, exams, policy, clock }
+        Self { generator, exams, checkpoints: None, policy, clock }
+    }
+
+    /// The same handler keeping each job's accepted items in `store`, so a job's next attempt (in any process
+    /// sharing the store) asks only for what is still missing.
+    pub fn with_checkpoints(mut self, store: Arc<dyn CheckpointStore>) -> Self {
+        self.checkpoints = Some(store);
+        self
     }
 }
 
@@ -81,16 +93,26 @@ impl JobHandler for GenerateHandler {
             .await
             .map_err(|e| HandlerError::from_error(&e))?;
         if self.policy.missing(stock) == 0 {
-            tracing::info!("[Pre-Gen] {user} already has a ready {exam_type} exam; nothing to generate");
+            tracing::debug!("[Pre-Gen] {user} already has a ready {exam_type} exam; nothing to generate");
             return Ok(HandlerOutput::Nothing);
         }
-        let generated = self.generator.generate(exam_type, seed_for(&job)).await.map_err(|e| {
+        let seed = seed_for(&job);
+        let generated = match &self.checkpoints {
+            Some(store) => {
+                let checkpoint = Checkpoint { store: store.as_ref(), job: &job, clock: self.clock.as_ref() };
+                self.generator.generate_resuming(exam_type, seed, checkpoint).await
+            }
+            None => self.generator.generate(exam_type, seed).await,
+        };
+        let generated = generated.map_err(|e| {
             let wait = e.retry_after().and_then(|d| TimeDelta::from_std(d).ok());
             HandlerError::from_error(&e).with_retry_after(wait)
         })?;
-        tracing::info!(
-            "[Pre-Gen] generated a {exam_type} exam for {user}: {} items, {} requests, {} rounds, ${:.4}",
+        tracing::debug!(
+            "[Pre-Gen] generated a {exam_type} exam for {user}: {} items ({} from earlier attempts), {} requests, \
+             {} rounds, ${:.4}",
             generated.exam.questions.len(),
+            generated.resumed,
             generated.usage.requests,
             generated.rounds,
             generated.usage.cost.total_usd

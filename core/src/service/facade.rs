@@ -115,7 +115,8 @@ impl PreGen {
     pub(crate) fn runner(&self) -> Result<Runner, ServiceError> {
         let generator = self.generator.clone().ok_or(ServiceError::ApiKeyMissing)?;
         let exams = Arc::clone(&self.store) as Arc<dyn crate::store::ExamStore>;
-        let handler = GenerateHandler::new(generator, exams, self.config.policy, Arc::clone(&self.clock));
+        let handler = GenerateHandler::new(generator, exams, self.config.policy, Arc::clone(&self.clock))
+            .with_checkpoints(Arc::clone(&self.store) as Arc<dyn crate::store::CheckpointStore>);
         let jobs = Arc::clone(&self.store) as Arc<dyn crate::store::JobStore>;
         Ok(Runner::new(jobs, Arc::new(handler), self.config.queue, Arc::clone(&self.clock)))
     }

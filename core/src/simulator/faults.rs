@@ -21,6 +21,8 @@ pub enum FaultKind {
     Overloaded,
     /// 500 `api_error`.
     ServerError,
+    /// 503 `api_error` (a service or proxy in front of the API that is unavailable).
+    Unavailable,
     /// 408 `timeout_error`.
     RequestTimeout,
     /// Hold the request longer than any client timeout, then drop the connection.
@@ -37,14 +39,25 @@ pub enum FaultKind {
     Duplicates,
     /// One item too few or one too many.
     WrongCount,
+    /// The tool input's item list arrives as a JSON string holding it (a known model habit): the list, the whole
+    /// input, or the list encoded twice, in turn by the brief's variation.
+    StringInput,
+    /// `usage` with null or missing token counts, or no usage at all, in turn by the brief's variation.
+    NullUsage,
+    /// Every other item's options carry their own label (`A. text`, `(b) text`, `C) text`) or are bare letters.
+    LabelledOptions,
+    /// Every item's key is the strictly longest option, whatever the brief asks (a model ignoring the request for
+    /// options of similar length).
+    LengthCue,
 }
 
 impl FaultKind {
     /// Every kind, in spec order.
-    pub const ALL: [FaultKind; 11] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::RateLimited,
         FaultKind::Overloaded,
         FaultKind::ServerError,
+        FaultKind::Unavailable,
         FaultKind::RequestTimeout,
         FaultKind::Hang,
         FaultKind::Reset,
@@ -53,15 +66,21 @@ impl FaultKind {
         FaultKind::BadItems,
         FaultKind::Duplicates,
         FaultKind::WrongCount,
+        FaultKind::StringInput,
+        FaultKind::NullUsage,
+        FaultKind::LabelledOptions,
+        FaultKind::LengthCue,
     ];
 
-    /// The name used in specs and logs: `429`, `529`, `500`, `408`, `hang`, `reset`, `malformed`, `max_tokens`,
-    /// `bad_items`, `duplicates`, `wrong_count`.
+    /// The name used in specs and logs: `429`, `529`, `500`, `503`, `408`, `hang`, `reset`, `malformed`,
+    /// `max_tokens`, `bad_items`, `duplicates`, `wrong_count`, `string_input`, `null_usage`, `labelled_options`,
+    /// `length_cue`.
     pub fn as_str(self) -> &'static str {
         match self {
             FaultKind::RateLimited => "429",
             FaultKind::Overloaded => "529",
             FaultKind::ServerError => "500",
+            FaultKind::Unavailable => "503",
             FaultKind::RequestTimeout => "408",
             FaultKind::Hang => "hang",
             FaultKind::Reset => "reset",
@@ -70,6 +89,10 @@ impl FaultKind {
             FaultKind::BadItems => "bad_items",
             FaultKind::Duplicates => "duplicates",
             FaultKind::WrongCount => "wrong_count",
+            FaultKind::StringInput => "string_input",
+            FaultKind::NullUsage => "null_usage",
+            FaultKind::LabelledOptions => "labelled_options",
+            FaultKind::LengthCue => "length_cue",
         }
     }
 
@@ -79,6 +102,7 @@ impl FaultKind {
             FaultKind::RateLimited => Some(429),
             FaultKind::Overloaded => Some(529),
             FaultKind::ServerError => Some(500),
+            FaultKind::Unavailable => Some(503),
             FaultKind::RequestTimeout => Some(408),
             _ => None,
         }
@@ -173,8 +197,8 @@ pub type FaultPredicate = Arc<dyn Fn(&FaultContext<'_>) -> Option<Fault> + Send 
 /// random := entry ("," entry)*                 entry order fixes how one uniform draw per request is split
 /// entry  := fault "=" probability | "seed=" u64    probabilities in 0..=1, summing to at most 1
 /// fault  := kind [":noretry" | ":retry"]        the flag sends x-should-retry: false / true
-/// kind   := "429" | "529" | "500" | "408" | "hang" | "reset" | "malformed" | "max_tokens" | "bad_items"
-///         | "duplicates" | "wrong_count"
+/// kind   := "429" | "529" | "500" | "503" | "408" | "hang" | "reset" | "malformed" | "max_tokens" | "bad_items"
+///         | "duplicates" | "wrong_count" | "string_input" | "null_usage" | "labelled_options" | "length_cue"
 /// ```
 /// e.g. `"429=0.05,529=0.05,500=0.02,hang=0.01,reset=0.01"` or `"script:429,500:noretry,ok,529"`.
 #[derive(Clone, Default)]
@@ -322,11 +346,12 @@ mod tests {
 
     #[test]
     fn random_plans_follow_their_probabilities_and_seed() {
-        let spec = "429=0.05,529=0.05,500=0.02,hang=0.01,reset=0.01,malformed=0.01,max_tokens=0.02,\
-                    bad_items=0.05,duplicates=0.02,wrong_count=0.02";
+        let spec = "429=0.05,529=0.05,500=0.02,503=0.02,hang=0.01,reset=0.01,malformed=0.01,max_tokens=0.02,\
+                    bad_items=0.05,duplicates=0.02,wrong_count=0.02,string_input=0.01,null_usage=0.01,\
+                    labelled_options=0.01,length_cue=0.01";
         let plan: FaultPlan = spec.parse().unwrap();
         let faults = (1..=4000).filter(|&i| plan.pick(&ctx(i), 7).is_some()).count();
-        assert!((800..1400).contains(&faults), "{faults} of 4000 at p=0.26");
+        assert!((1000..1640).contains(&faults), "{faults} of 4000 at p=0.32");
         let again: Vec<_> = (1..=50).map(|i| plan.pick(&ctx(i), 7)).collect();
         assert_eq!(again, (1..=50).map(|i| plan.pick(&ctx(i), 7)).collect::<Vec<_>>());
         let always: FaultPlan = "seed=3,reset=1".parse().unwrap();

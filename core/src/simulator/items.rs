@@ -1,6 +1,8 @@
 //! The simulated item writer: one visibly synthetic EPPP-shaped item per brief entry, deterministic from
-//! (seed, brief variation, position), of realistic size (about 250-350 output tokens), with the old model's habit of
-//! keying option B about 80% of the time so the generator's in-code shuffle has something to fix.
+//! (seed, brief variation, position), of realistic size (about 250-380 output tokens), with two habits of real
+//! models for the generator to fix: the key sits at option B about 80% of the time (the in-code shuffle fixes it),
+//! and the key is the strictly longest option in about half the items (the answer-length cue), falling to three
+//! items in ten (a request partly heeded, still above chance) when the brief asks for options of similar length.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -11,6 +13,12 @@ use crate::prompt::{ChunkBrief, DraftItem};
 
 /// Share of items whose key sits at option B, as the old model tended to write.
 const KEY_AT_B: f64 = 0.8;
+/// Share of items whose key is the strictly longest option: models pad the right answer with qualifiers (the old
+/// system's files had it in 20-87% of items).
+pub(crate) const KEY_LONGEST: f64 = 0.5;
+/// The same share when the brief asks for options of similar length: lower, yet still above the quarter an
+/// unbiased writer gives, so exams still cross the limit now and then and the repair gets used.
+pub(crate) const KEY_LONGEST_BALANCED: f64 = 0.3;
 const DIFFICULTIES: [&str; 3] = ["easy", "medium", "hard"];
 
 const POPULATIONS: [&str; 16] = [
@@ -107,6 +115,13 @@ const DISTRACTORS: [(&str, &str); 8] = [
     ),
 ];
 
+/// Qualifiers that lengthen the key until it is the strictly longest option.
+const KEY_QUALIFIERS: [&str; 3] = [", and say why", ", noting its limits", ", with a supervisor"];
+
+/// Qualifiers that lengthen a distractor until the key is no longer the longest option.
+const DISTRACTOR_QUALIFIERS: [&str; 4] =
+    [" regarding {topic}", ", without asking the client", ", as a colleague advised", ", and call it settled"];
+
 const CLOSINGS: [&str; 3] = [
     "Recognizing the evidence-based choice is the core skill tested.",
     "Candidates must separate sound inference from common reasoning errors.",
@@ -116,12 +131,13 @@ const CLOSINGS: [&str; 3] = [
 /// The items for `brief`: one per entry, in order, each for the entry's KN.
 pub(crate) fn write_items(seed: u64, brief: &ChunkBrief) -> Vec<DraftItem> {
     (brief.items.iter().enumerate())
-        .map(|(position, &kn)| write_item(seed, brief.variation, position, kn))
+        .map(|(position, &kn)| write_item(seed, brief.variation, position, kn, brief.balance_lengths))
         .collect()
 }
 
-/// One item, deterministic from (`seed`, `variation`, `position`) and written for `kn`.
-pub(crate) fn write_item(seed: u64, variation: u64, position: usize, kn: Kn) -> DraftItem {
+/// One item, deterministic from (`seed`, `variation`, `position`) and written for `kn`; `balance` is the brief's
+/// request for options of similar length.
+pub(crate) fn write_item(seed: u64, variation: u64, position: usize, kn: Kn, balance: bool) -> DraftItem {
     let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, variation, position as u64));
     let topic = kn.topic();
     let fill = |template: &str| template.replace("{topic}", topic);
@@ -136,11 +152,17 @@ pub(crate) fn write_item(seed: u64, variation: u64, position: usize, kn: Kn) -> 
         pick(&mut rng, &DETAILS),
         fill(pick(&mut rng, &QUESTIONS)),
     );
-    let key = format!("{} ({tag})", fill(pick(&mut rng, &KEYS)));
+    let mut key = fill(pick(&mut rng, &KEYS));
     let mut wrong: Vec<usize> = (0..DISTRACTORS.len()).collect();
     wrong.shuffle(&mut rng);
     wrong.truncate(3);
-    let mut options: Vec<String> = wrong.iter().map(|&i| format!("{} ({tag})", fill(DISTRACTORS[i].0))).collect();
+    let mut options: Vec<String> = wrong.iter().map(|&i| DISTRACTORS[i].0.to_owned()).collect();
+    let share = if balance { KEY_LONGEST_BALANCED } else { KEY_LONGEST };
+    let longest = rng.random_bool(share);
+    let padded = rng.random_range(0..options.len());
+    set_key_length(&mut key, &mut options, padded, topic, longest);
+    let key = format!("{key} ({tag})");
+    let mut options: Vec<String> = options.into_iter().map(|o| format!("{o} ({tag})")).collect();
     let key_at = if rng.random_bool(KEY_AT_B) { 1 } else { [0, 2, 3][rng.random_range(0..3)] };
     options.insert(key_at, key.clone());
     let difficulty = pick(&mut rng, &DIFFICULTIES);
@@ -161,6 +183,46 @@ pub(crate) fn write_item(seed: u64, variation: u64, position: usize, kn: Kn) -> 
         explanation,
         difficulty: difficulty.to_owned(),
     }
+}
+
+/// Lengthens the key until it is strictly longer than every distractor (`longest`), or else the distractor at
+/// `padded` until it is at least as long as the key, with qualifiers that keep the text plausible. Each step adds
+/// characters, so both loops end.
+fn set_key_length(key: &mut String, distractors: &mut [String], padded: usize, topic: &str, longest: bool) {
+    let len = |s: &str| s.chars().count();
+    if longest {
+        let target = distractors.iter().map(|d| len(d)).max().unwrap_or(0);
+        for qualifier in KEY_QUALIFIERS.iter().cycle() {
+            if len(key) > target {
+                break;
+            }
+            key.push_str(qualifier);
+        }
+    } else {
+        let distractor = &mut distractors[padded];
+        for qualifier in DISTRACTOR_QUALIFIERS.iter().cycle() {
+            if len(distractor) >= len(key) {
+                break;
+            }
+            distractor.push_str(&qualifier.replace("{topic}", topic));
+        }
+    }
+}
+
+/// Makes the key of `item` the strictly longest option (the `length_cue` fault: a model ignoring the request for
+/// similar lengths), lengthening the key option and `correct_answer` together.
+pub(crate) fn lengthen_key(item: &mut DraftItem) {
+    let Some(at) = item.options.iter().position(|o| *o == item.correct_answer) else { return };
+    let len = |s: &str| s.chars().count();
+    let longest_other =
+        item.options.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, o)| len(o)).max().unwrap_or(0);
+    for qualifier in KEY_QUALIFIERS.iter().cycle() {
+        if len(&item.options[at]) > longest_other {
+            break;
+        }
+        item.options[at].push_str(qualifier);
+    }
+    item.correct_answer = item.options[at].clone();
 }
 
 /// SplitMix64 over the three inputs, so nearby seeds, variations and positions give unrelated streams.
@@ -184,7 +246,7 @@ pub(crate) mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::exam::{DomainField, Question, validate_item};
+    use crate::exam::{DomainField, Question, key_is_strictly_longest, validate_item};
     use crate::simulator::tokens::estimate;
 
     /// The item as a full question, so the crate's own validator can judge it.
@@ -206,7 +268,7 @@ pub(crate) mod tests {
     }
 
     fn brief(variation: u64) -> ChunkBrief {
-        ChunkBrief { items: Kn::all().collect(), variation }
+        ChunkBrief { items: Kn::all().collect(), variation, balance_lengths: false }
     }
 
     #[test]
@@ -228,7 +290,7 @@ pub(crate) mod tests {
             .flat_map(|seed| write_items(seed, &brief(seed)))
             .map(|item| estimate(&serde_json::to_string(&item).unwrap()))
             .collect();
-        assert!(sizes.iter().all(|t| (240..=360).contains(t)), "{sizes:?}");
+        assert!(sizes.iter().all(|t| (240..=380).contains(t)), "{sizes:?}");
         let mean = sizes.iter().sum::<u64>() / sizes.len() as u64;
         assert!((280..=320).contains(&mean), "mean {mean}");
     }
@@ -239,6 +301,21 @@ pub(crate) mod tests {
         let at_b = items.iter().filter(|i| i.options[1] == i.correct_answer).count();
         let share = at_b as f64 / items.len() as f64;
         assert!((0.74..0.86).contains(&share), "share at B {share}");
+    }
+
+    #[test]
+    fn keys_are_the_longest_option_in_about_half_the_items_unless_balance_is_asked_for() {
+        for (balance, share) in [(false, KEY_LONGEST), (true, KEY_LONGEST_BALANCED)] {
+            let items: Vec<_> = (0..20)
+                .flat_map(|v| write_items(2, &ChunkBrief { balance_lengths: balance, ..brief(v) }))
+                .collect();
+            let longest = items.iter().filter(|i| key_is_strictly_longest(&as_question(i, 1))).count() as f64;
+            let measured = longest / items.len() as f64;
+            assert!((measured - share).abs() < 0.06, "balance {balance}: share {measured}, expected {share}");
+            for item in &items {
+                assert!(validate_item(&as_question(item, 1)).is_empty(), "{}", item.options.join(" | "));
+            }
+        }
     }
 
     #[test]

@@ -91,8 +91,8 @@ fn decide(state: &AppState, ctx: &RequestCtx, body: &[u8]) -> Outcome {
     tracing::debug!(
         request_id = %rid,
         index,
-        items = ?reply.items,
-        fault = ?note.fault,
+        items = reply.items.unwrap_or(0),
+        fault = note.fault.map_or("none", FaultKind::as_str),
         "[Simulator] message answered"
     );
     noted(outcome, note)
@@ -113,6 +113,7 @@ fn status_fault(state: &AppState, fault: Fault, rid: &str) -> Option<Outcome> {
         }
         FaultKind::Overloaded => Outcome::error(529, "overloaded_error", "Overloaded", rid),
         FaultKind::ServerError => Outcome::error(500, "api_error", "Internal server error (simulated fault)", rid),
+        FaultKind::Unavailable => Outcome::error(503, "api_error", "Service unavailable (simulated fault)", rid),
         FaultKind::RequestTimeout => {
             Outcome::error(408, "timeout_error", "Request timed out (simulated fault)", rid)
         }

@@ -3,7 +3,8 @@
 //!
 //! - `POST /v1/messages`: auth (`x-api-key`), `anthropic-version`, body checks (400), size limit (413); a forced
 //!   `record_exam_items` call with a `<brief>` gets one synthetic item per entry (stems start `[simulated]`,
-//!   deterministic from the seed, key at option B about 80% of the time); otherwise a short text.
+//!   deterministic from the seed, key at option B about 80% of the time, key the strictly longest option in about
+//!   half the items or three in ten when the brief asks for similar lengths); otherwise a short text.
 //! - Tokens are ceil(chars / 4); `cache_control` prefixes are cached for 5 minutes (or 1 hour) of simulated time.
 //! - Optional per-minute rate limits (token buckets) with `retry-after` and `anthropic-ratelimit-*` headers;
 //!   overload mode (529); injected faults ([`FaultPlan`]), including hangs and connection resets.

@@ -1,11 +1,12 @@
 //! Item-level faults: spoiling a good item list the ways a model can (items breaking each rule in turn, a repeated
-//! stem, one item too few or too many), so the generator's validation and regeneration get exercised.
+//! stem, one item too few or too many, options carrying their own labels, every key the longest option), so the
+//! generator's validation and regeneration get exercised.
 
 use crate::exam::{Domain, Kn};
 use crate::prompt::{ChunkBrief, DraftItem};
 
 use super::faults::FaultKind;
-use super::items::{mix, write_item};
+use super::items::{lengthen_key, mix, write_item};
 
 /// The item rules a `bad_items` fault breaks, one per spoiled item, in turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,10 +74,66 @@ pub(crate) fn spoil(kind: FaultKind, items: &mut Vec<DraftItem>, brief: &ChunkBr
                 items.remove(at);
             } else {
                 let kn = brief.items.last().copied().unwrap_or(Kn::all().next().expect("KN1 exists"));
-                items.push(write_item(seed, brief.variation, brief.items.len(), kn));
+                items.push(write_item(seed, brief.variation, brief.items.len(), kn, brief.balance_lengths));
+            }
+        }
+        FaultKind::LengthCue => items.iter_mut().for_each(lengthen_key),
+        FaultKind::LabelledOptions => {
+            for (k, item) in items.iter_mut().step_by(2).enumerate() {
+                label_options(item, LabelForm::nth(k, brief.variation));
             }
         }
         _ => {}
+    }
+}
+
+/// How a model may write an option's own label into it; after the shuffle in code the printed letter lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LabelForm {
+    /// `A. text`.
+    Dot,
+    /// `(a) text`.
+    Parenthesised,
+    /// `A) text`.
+    Paren,
+    /// `A: text`.
+    Colon,
+    /// The option is the bare letter `A` (and the key the letter).
+    Bare,
+}
+
+impl LabelForm {
+    /// Every form, in the order spoiled items get them.
+    pub(crate) const ALL: [LabelForm; 5] =
+        [LabelForm::Dot, LabelForm::Parenthesised, LabelForm::Paren, LabelForm::Colon, LabelForm::Bare];
+
+    /// The form of the `k`-th spoiled item of a brief with this `variation`.
+    pub(crate) fn nth(k: usize, variation: u64) -> Self {
+        Self::ALL[(k + (variation % Self::ALL.len() as u64) as usize) % Self::ALL.len()]
+    }
+
+    /// `text` with the label of option number `index` (0 for A).
+    fn apply(self, index: usize, text: &str) -> String {
+        let upper = char::from(b'A' + index as u8);
+        let lower = upper.to_ascii_lowercase();
+        match self {
+            LabelForm::Dot => format!("{upper}. {text}"),
+            LabelForm::Parenthesised => format!("({lower}) {text}"),
+            LabelForm::Paren => format!("{upper}) {text}"),
+            LabelForm::Colon => format!("{upper}: {text}"),
+            LabelForm::Bare => upper.to_string(),
+        }
+    }
+}
+
+/// Writes each option's label into it, the key as the labelled text of its option.
+pub(crate) fn label_options(item: &mut DraftItem, form: LabelForm) {
+    let key = item.options.iter().position(|o| *o == item.correct_answer);
+    for (i, option) in item.options.iter_mut().enumerate() {
+        *option = form.apply(i, option);
+    }
+    if let Some(key) = key {
+        item.correct_answer = item.options[key].clone();
     }
 }
 
@@ -119,7 +176,7 @@ mod tests {
     use crate::simulator::items::{tests::as_question, write_items};
 
     fn brief(n: u8, variation: u64) -> ChunkBrief {
-        ChunkBrief { items: (1..=n).map(|i| Kn::new(i * 3).unwrap()).collect(), variation }
+        ChunkBrief { items: (1..=n).map(|i| Kn::new(i * 3).unwrap()).collect(), variation, balance_lengths: false }
     }
 
     #[test]
@@ -158,6 +215,36 @@ mod tests {
         spoil(FaultKind::BadItems, &mut items, &b, 1);
         for (i, (before, after)) in original.iter().zip(&items).enumerate() {
             assert_eq!(before != after, i % 2 == 0, "item {i}");
+        }
+    }
+
+    #[test]
+    fn labelled_options_carry_every_form_in_turn_and_the_key_still_matches() {
+        let b = brief(10, 0);
+        let original = write_items(1, &b);
+        let mut items = original.clone();
+        spoil(FaultKind::LabelledOptions, &mut items, &b, 1);
+        let expected = [["A. ", "B. "], ["(a) ", "(b) "], ["A) ", "B) "], ["A: ", "B: "]];
+        for (k, form) in expected.iter().enumerate() {
+            let (item, before) = (&items[2 * k], &original[2 * k]);
+            assert!(item.options[0].starts_with(form[0]) && item.options[1].starts_with(form[1]), "{k}");
+            assert!(item.options[0].ends_with(&before.options[0]));
+            assert!(item.options.contains(&item.correct_answer));
+        }
+        assert_eq!(items[8].options, ["A", "B", "C", "D"]);
+        assert!(items[8].options.contains(&items[8].correct_answer));
+        assert!(items.iter().skip(1).step_by(2).zip(original.iter().skip(1).step_by(2)).all(|(a, b)| a == b));
+    }
+
+    #[test]
+    fn the_length_cue_fault_makes_every_key_the_strictly_longest_option() {
+        let b = ChunkBrief { balance_lengths: true, ..brief(12, 1) };
+        let mut items = write_items(3, &b);
+        spoil(FaultKind::LengthCue, &mut items, &b, 3);
+        for item in &items {
+            let q = as_question(item, 1);
+            assert!(crate::exam::key_is_strictly_longest(&q), "{}", item.options.join(" | "));
+            assert!(validate_item(&q).is_empty());
         }
     }
 

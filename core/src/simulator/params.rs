@@ -203,7 +203,7 @@ mod tests {
     use crate::prompt::{tool_choice, tool_definition};
 
     fn body() -> Value {
-        let brief = ChunkBrief { items: vec![Kn::new(3).unwrap()], variation: 1 };
+        let brief = ChunkBrief { items: vec![Kn::new(3).unwrap()], variation: 1, balance_lengths: false };
         json!({
             "model": "claude-haiku-4-5",
             "max_tokens": 4000,

@@ -76,7 +76,10 @@ pub(crate) fn reply(
         if let (Some(kind), Some(brief)) = (fault, &params.brief) {
             spoil(kind, &mut drafts, brief, seed);
         }
-        let (input, output, stop_reason, count) = fit_items(&drafts, params.max_tokens, cut);
+        let (mut input, output, stop_reason, count) = fit_items(&drafts, params.max_tokens, cut);
+        if fault == Some(FaultKind::StringInput) {
+            input = stringify(input, variant(params));
+        }
         let block = json!({"type": "tool_use", "id": new_id("toolu"), "name": TOOL_NAME, "input": input});
         (block, output, stop_reason, Some(count))
     } else {
@@ -90,7 +93,7 @@ pub(crate) fn reply(
         cache_creation_1h: cache.created_1h,
         cache_read: cache.read,
     };
-    let message = json!({
+    let mut message = json!({
         "id": new_id("msg"),
         "type": "message",
         "role": "assistant",
@@ -100,7 +103,75 @@ pub(crate) fn reply(
         "stop_sequence": null,
         "usage": usage.to_json(tier),
     });
+    if fault == Some(FaultKind::NullUsage) {
+        spoil_usage(&mut message, variant(params));
+    }
     Reply { message, usage, items }
+}
+
+/// Picks one of a fault's variants, from the brief's variation (0 without a brief).
+fn variant(params: &MessageParams) -> u64 {
+    params.brief.as_ref().map_or(0, |b| b.variation)
+}
+
+/// The tool input with its item list sent as JSON text, as models sometimes write it: the list as a string, the
+/// whole input as a string, the list encoded twice, each item as a string, or each item's options as a string.
+fn stringify(input: Value, variant: u64) -> Value {
+    let text = |v: &Value| Value::String(v.to_string());
+    let mut input = input;
+    match variant % 5 {
+        0 => input["questions"] = text(&input["questions"]),
+        1 => return text(&input),
+        2 => input["questions"] = text(&text(&input["questions"])),
+        3 => {
+            if let Some(items) = input["questions"].as_array_mut() {
+                items.iter_mut().for_each(|item| *item = text(item));
+            }
+        }
+        _ => {
+            if let Some(items) = input["questions"].as_array_mut() {
+                for item in items.iter_mut().filter(|i| i.get("options").is_some()) {
+                    item["options"] = text(&item["options"]);
+                }
+            }
+        }
+    }
+    input
+}
+
+/// The message's usage with token counts null or missing, or no usable usage at all.
+fn spoil_usage(message: &mut Value, variant: u64) {
+    let Some(object) = message.as_object_mut() else { return };
+    let usage = object.get_mut("usage").and_then(Value::as_object_mut);
+    match (variant % 7, usage) {
+        (0, Some(usage)) => {
+            usage.insert("input_tokens".into(), Value::Null);
+        }
+        (1, Some(usage)) => {
+            usage.insert("output_tokens".into(), Value::Null);
+        }
+        (2, Some(usage)) => {
+            usage.insert("cache_creation_input_tokens".into(), Value::Null);
+            usage.remove("cache_read_input_tokens");
+        }
+        (3, Some(usage)) => {
+            usage.remove("input_tokens");
+            usage.remove("output_tokens");
+        }
+        (4, Some(usage)) => {
+            for count in
+                ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
+            {
+                usage.insert(count.into(), Value::Null);
+            }
+        }
+        (5, _) => {
+            object.insert("usage".into(), Value::Null);
+        }
+        _ => {
+            object.remove("usage");
+        }
+    }
 }
 
 /// The tool input for `items` within `max_tokens`: whole if it fits (and `cut` is off), otherwise the items that
@@ -164,7 +235,11 @@ mod tests {
             model: "m".into(),
             max_tokens,
             forces_item_tool: true,
-            brief: Some(ChunkBrief { items: (1..=n).map(|i| Kn::new(i).unwrap()).collect(), variation: 0 }),
+            brief: Some(ChunkBrief {
+                items: (1..=n).map(|i| Kn::new(i).unwrap()).collect(),
+                variation: 0,
+                balance_lengths: false,
+            }),
             layout: PromptLayout { total: 1000, breakpoints: Vec::new() },
         }
     }
@@ -189,6 +264,70 @@ mod tests {
             assert!(questions.len() < 5);
             assert!(questions.last().unwrap().get("options").is_none(), "the last item is cut off");
         }
+    }
+
+    fn with_variation(mut p: MessageParams, variation: u64) -> MessageParams {
+        if let Some(brief) = p.brief.as_mut() {
+            brief.variation = variation;
+        }
+        p
+    }
+
+    #[test]
+    fn string_input_sends_the_items_as_json_text_in_every_form() {
+        let items = |v: &Value| v["questions"].as_array().cloned().unwrap();
+        let plain = reply(&params(3, 8000), 1, &CachePlan::default(), None, "standard");
+        let want = items(&plain.message["content"][0]["input"]);
+        let text = |v: &Value| serde_json::from_str::<Value>(v.as_str().unwrap()).unwrap();
+        for variation in 0..5 {
+            let p = with_variation(params(3, 8000), variation);
+            let faulted = reply(&p, 1, &CachePlan::default(), Some(FaultKind::StringInput), "standard");
+            let input = faulted.message["content"][0]["input"].clone();
+            let got = match variation {
+                0 => text(&input["questions"]),
+                1 => text(&input)["questions"].clone(),
+                2 => text(&text(&input["questions"])),
+                3 => Value::Array(items(&input).iter().map(text).collect()),
+                _ => Value::Array(
+                    items(&input)
+                        .into_iter()
+                        .map(|mut i| {
+                            i["options"] = text(&i["options"]);
+                            i
+                        })
+                        .collect(),
+                ),
+            };
+            let got = got.as_array().unwrap().clone();
+            assert_eq!(got.len(), want.len(), "variation {variation}");
+            // The writer is deterministic from (seed, variation, position): compare what does not depend on it.
+            assert!(got.iter().zip(&want).all(|(g, w)| g["knId"] == w["knId"]), "variation {variation}");
+            assert_ne!(input, plain.message["content"][0]["input"], "variation {variation}");
+        }
+    }
+
+    #[test]
+    fn null_usage_leaves_counts_null_missing_or_the_whole_usage_out() {
+        let mut seen = Vec::new();
+        for variation in 0..7 {
+            let p = with_variation(params(2, 8000), variation);
+            let faulted = reply(&p, 1, &CachePlan::default(), Some(FaultKind::NullUsage), "standard");
+            let usage = faulted.message.get("usage").cloned();
+            let unusable = match &usage {
+                None | Some(Value::Null) => true,
+                Some(u) => {
+                    ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"]
+                        .iter()
+                        .any(|k| u.get(*k).is_none_or(Value::is_null))
+                }
+            };
+            assert!(unusable, "variation {variation}: {usage:?}");
+            seen.push(usage.map(|u| u.to_string()));
+            assert_eq!(faulted.items, Some(2), "the items are still there");
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 7, "seven different forms");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Storage: async traits for exams and user activity, and their backends. Every backend keeps the same
 //! semantics: an atomic claim, set-based planning, bounded cleanup and aggregate analytics (see DESIGN.md).
 
+mod checkpoint;
 pub mod conformance;
 mod error;
 mod open;
@@ -14,6 +15,7 @@ mod wake;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use checkpoint::{CheckpointItem, CheckpointStore};
 pub use error::StoreError;
 pub use open::{DATABASE_URL_ENV, DEFAULT_LOCATION, OpenOptions, PREGEN_DB_ENV, StoreLocation, open, redact};
 pub use types::{
@@ -242,7 +244,8 @@ pub trait BatchStore: Send + Sync {
     async fn count_open_batches(&self) -> Result<u64, StoreError>;
 }
 
-/// Everything a backend provides, as one trait object for the service: exams, activity, jobs and batches.
-pub trait Store: ExamStore + ActivityStore + JobStore + BatchStore {}
+/// Everything a backend provides, as one trait object for the service: exams, activity, jobs, batches and job
+/// checkpoints.
+pub trait Store: ExamStore + ActivityStore + JobStore + BatchStore + CheckpointStore {}
 
-impl<T: ExamStore + ActivityStore + JobStore + BatchStore> Store for T {}
+impl<T: ExamStore + ActivityStore + JobStore + BatchStore + CheckpointStore> Store for T {}

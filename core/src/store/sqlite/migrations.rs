@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     sql::SCHEMA_V6,
     sql::SCHEMA_V7,
     sql::SCHEMA_JOB_RELEASES,
+    sql::SCHEMA_JOB_ITEMS,
 ];
 
 /// The schema version this build writes.

@@ -4,6 +4,7 @@
 
 mod activity;
 mod batches;
+mod checkpoints;
 mod exams;
 mod job_rows;
 mod jobs;

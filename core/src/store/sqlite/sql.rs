@@ -394,3 +394,39 @@ pub(crate) const SCHEMA_JOB_RELEASES: &str = "
 ALTER TABLE jobs ADD COLUMN releases INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN max_releases INTEGER NOT NULL DEFAULT 5;
 ";
+
+/// The job checkpoint table (`store::CheckpointStore`): the items a job's attempts accepted, one per slot, gone
+/// with the job's row (cascade) and as soon as the job reaches a final state (trigger), so no path that finishes a
+/// job can leave one behind.
+pub(crate) const SCHEMA_JOB_ITEMS: &str = "
+CREATE TABLE job_items (
+    job_id   TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    slot     INTEGER NOT NULL CHECK (slot >= 0),
+    question TEXT NOT NULL,
+    attempt  INTEGER NOT NULL,
+    saved_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, slot)
+) WITHOUT ROWID;
+CREATE TRIGGER job_items_end_with_their_job AFTER UPDATE OF state ON jobs
+WHEN NEW.state IN ('succeeded', 'dead', 'cancelled')
+BEGIN
+    DELETE FROM job_items WHERE job_id = NEW.id;
+END;
+";
+
+/// The fence of a checkpoint save: the job is running under this holder at this attempt. ?1 id, ?2 holder,
+/// ?3 attempt.
+pub(crate) const JOB_HELD: &str = "
+SELECT 1 FROM jobs WHERE id = ?1 AND state = 'running' AND lease_holder = ?2 AND attempt = ?3";
+
+/// ?1 job id, ?2 slot, ?3 item JSON, ?4 attempt, ?5 saved at.
+pub(crate) const SAVE_JOB_ITEM: &str = "
+INSERT INTO job_items (job_id, slot, question, attempt, saved_at) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (job_id, slot) DO UPDATE SET
+    question = excluded.question, attempt = excluded.attempt, saved_at = excluded.saved_at";
+
+/// ?1 job id, ?2 slot.
+pub(crate) const DROP_JOB_ITEM: &str = "DELETE FROM job_items WHERE job_id = ?1 AND slot = ?2";
+
+/// ?1 job id.
+pub(crate) const JOB_ITEMS: &str = "SELECT slot, question FROM job_items WHERE job_id = ?1 ORDER BY slot";
