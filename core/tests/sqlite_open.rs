@@ -67,12 +67,14 @@ async fn a_file_that_needs_a_migration_waits_for_the_lock_and_says_busy() {
     let path = dir.path().join("old.db");
     let store = SqliteStore::open(&path, SqliteOptions::default()).await.unwrap();
     drop(store);
-    // Make the file one schema version behind (as a previous build left it): opening it must migrate.
+    // Take the file back to schema version 7, as the build before release counts and job checkpoints left it:
+    // opening it must migrate.
     let old = Connection::open(&path).unwrap();
-    let version: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    old.execute_batch("ALTER TABLE jobs DROP COLUMN max_releases; ALTER TABLE jobs DROP COLUMN releases;")
-        .unwrap();
-    old.pragma_update(None, "user_version", version - 1).unwrap();
+    old.execute_batch(
+        "DROP TRIGGER job_items_end_with_their_job; DROP TABLE job_items; ALTER TABLE jobs DROP COLUMN max_releases; ALTER TABLE jobs DROP COLUMN releases;",
+    )
+    .unwrap();
+    old.pragma_update(None, "user_version", 7).unwrap();
     drop(old);
     let writer = hold_write_lock(&path);
     let err = SqliteStore::open(&path, impatient()).await.unwrap_err();
