@@ -85,8 +85,7 @@ impl SqliteStore {
         }
         let opened_path = path.clone();
         let conns = tokio::task::spawn_blocking(move || -> Result<Vec<Connection>, StoreError> {
-            let mut first = connect(&opened_path, options.busy_timeout)?;
-            migrations::migrate(&mut first)?;
+            let first = first_connection(&opened_path, options.busy_timeout)?;
             let mut conns = vec![first];
             for _ in 0..options.connections {
                 conns.push(connect(&opened_path, options.busy_timeout)?);
@@ -142,6 +141,28 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// The first connection of a store, with the schema migrated. SQLite answers some lock conflicts of a new file at
+/// once instead of waiting out the busy timeout (two connections that both read the file in rollback mode and
+/// then both need to write it, as when several processes switch a new file to WAL and migrate it together): those
+/// are tried again, with short pauses, until the busy timeout is spent.
+fn first_connection(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let deadline = std::time::Instant::now() + busy_timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let attempt = connect(path, busy_timeout).and_then(|mut conn| {
+            migrations::migrate(&mut conn)?;
+            Ok(conn)
+        });
+        match attempt {
+            Err(StoreError::Busy(_)) if std::time::Instant::now() + pause < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            done => return done,
+        }
     }
 }
 
