@@ -27,7 +27,7 @@ pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
     let mut all_valid = true;
     let mut reports = Vec::new();
     for path in &args.files {
-        let report = validate_file(path, forced);
+        let report = report_file(path, forced);
         all_valid &= report["valid"] == Value::Bool(true);
         reports.push(report);
     }
@@ -37,7 +37,7 @@ pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
     })
 }
 
-fn validate_file(path: &PathBuf, forced: Option<ExamType>) -> Value {
+fn report_file(path: &PathBuf, forced: Option<ExamType>) -> Value {
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use super::test_support::*;
 use super::*;
-use crate::exam::{Allocation, ExamType, read_exam_file};
+use crate::exam::{Allocation, ExamType, read_exam_file, validate_file};
 
 use ProblemCode as C;
 
@@ -306,6 +306,78 @@ fn codes_are_stable_strings() {
     }
     assert!(ProblemCode::ALL.windows(2).all(|w| w[0] < w[1]), "ALL is in Ord order, without repeats");
     assert_eq!(C::AnswerPositionImbalance.as_str(), "answer_position_imbalance");
+}
+
+/// A file that breaks `code`: a valid 71-item diagnostic written as Markdown, spoiled in one place. The match is
+/// exhaustive, so a new code cannot be added without an input that triggers it.
+fn file_breaking(code: ProblemCode) -> String {
+    let mut exam = valid_exam(&ExamSpec::diagnostic(), 4);
+    let (mut count, mut kind, mut after) = ("71", "diagnostic", "");
+    let first_stem = exam.questions[0].question.to_uppercase();
+    let q = &mut exam.questions[6];
+    let key = q.options.iter().position(|o| *o == q.correct_answer).unwrap();
+    let other = (key + 1) % 4;
+    match code {
+        C::OptionCount => q.options.truncate(3),
+        C::OptionEmpty => q.options[other] = " ".into(),
+        C::OptionDuplicate => q.options[other] = format!("{}.", q.options[key]),
+        C::OptionLabelled => q.options[other] = "(b)".into(),
+        C::KeyNotInOptions => q.correct_answer = "B".into(),
+        C::OptionBanned => q.options[other] = "None of the choices above".into(),
+        C::StemEmpty => q.question.clear(),
+        C::ExplanationEmpty => q.explanation.clear(),
+        C::DifficultyInvalid => q.difficulty = "tricky".into(),
+        C::DomainUnknown => q.domain = DomainField::Unrecognised("Social Psychology".into()),
+        C::KnUnknown => q.kn_id = "KN0".into(),
+        C::DomainKnMismatch => q.domain = Domain::new(8).unwrap().into(),
+        C::FieldType | C::FieldRenamed => {}
+        C::StemDuplicate => q.question = first_stem,
+        C::IdSequence => q.id = 70,
+        C::Incomplete => drop(exam.questions.pop()),
+        C::TooManyItems => exam.questions.push(question(72, Kn::new(1).unwrap(), true)),
+        C::KnCount => q.kn_id = "KN8".into(),
+        C::DomainCount => {
+            q.kn_id = "KN60".into();
+            q.domain = Domain::new(7).unwrap().into();
+        }
+        C::ScoredCount => q.is_scored = false,
+        C::AnswerPositionImbalance => exam.questions.iter_mut().for_each(|q| put_key_at(q, 0)),
+        C::AnswerLengthCue => exam.questions.iter_mut().for_each(|q| {
+            let key = q.options.iter().position(|o| *o == q.correct_answer).unwrap();
+            q.options[key].push_str(", with a qualifier");
+            q.correct_answer.clone_from(&q.options[key]);
+        }),
+        C::TrailingText => after = "]\n}",
+        C::QuestionCountMismatch => count = "225",
+        C::ExamTypeMismatch => kind = "practice",
+    }
+    let mut json = serde_json::to_value(&exam).unwrap();
+    match code {
+        C::FieldType => json["questions"][6]["id"] = "7".into(),
+        C::FieldRenamed => {
+            let item = json["questions"][6].as_object_mut().unwrap();
+            let stem = item.shift_remove("question").unwrap();
+            item.insert("stem".into(), stem);
+        }
+        _ => {}
+    }
+    format!("---\nexam_type: {kind}\nquestion_count: {count}\n---\n\n{json}\n{after}")
+}
+
+#[test]
+fn every_code_is_triggered_by_some_file() {
+    assert!(validate_file(&read_exam_file(&file_breaking_nothing()).unwrap(), &ExamSpec::diagnostic()).is_valid());
+    for code in ProblemCode::ALL {
+        let file = read_exam_file(&file_breaking(code)).unwrap();
+        let report = validate_file(&file, &ExamSpec::diagnostic());
+        assert!(report.has(code), "{code}: {:#?}", report.problems);
+    }
+}
+
+/// The unspoiled file [`file_breaking`] starts from.
+fn file_breaking_nothing() -> String {
+    let json = serde_json::to_string(&valid_exam(&ExamSpec::diagnostic(), 4)).unwrap();
+    format!("---\nexam_type: diagnostic\nquestion_count: 71\n---\n\n{json}\n")
 }
 
 #[test]
