@@ -173,7 +173,8 @@ mod tests {
         ] {
             assert!(prompt.contains(rule), "the prompt says {rule:?}");
         }
-        let options = &tool_definition()["input_schema"]["properties"]["questions"]["items"]["properties"]["options"];
+        let options =
+            &tool_definition()["input_schema"]["properties"]["questions"]["items"]["properties"]["options"];
         assert!(options["description"].as_str().unwrap().contains("similar length"));
         assert!(options["items"]["description"].as_str().unwrap().contains("without a letter or number label"));
     }

@@ -97,7 +97,8 @@ fn the_field_report_fixtures_get_their_verdicts_from_validate() {
         ("key-always-longest.json", &["answer_length_cue"]),
         ("domain-noncanonical-name.json", &[]),
     ];
-    let paths: Vec<String> = verdicts.iter().map(|(name, _)| dir.join(name).to_string_lossy().into_owned()).collect();
+    let paths: Vec<String> =
+        verdicts.iter().map(|(name, _)| dir.join(name).to_string_lossy().into_owned()).collect();
     let mut args = vec!["validate"];
     args.extend(paths.iter().map(String::as_str));
     args.extend(["--type", "diagnostic"]);

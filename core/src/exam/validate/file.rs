@@ -89,9 +89,12 @@ mod tests {
     fn the_seed_files_cut_short_also_contradict_their_front_matter() {
         for (name, text) in fixtures().into_iter().filter(|(n, _)| n.ends_with(".md")) {
             let file = read_exam_file(&text).unwrap();
-            let spec = ExamSpec::builtin(file.front_matter.as_ref().unwrap().exam_type.as_deref().unwrap().parse().unwrap());
+            let spec = ExamSpec::builtin(
+                file.front_matter.as_ref().unwrap().exam_type.as_deref().unwrap().parse().unwrap(),
+            );
             let report = validate_file(&file, &spec);
-            let mismatch: Vec<&Problem> = report.problems.iter().filter(|p| p.code == C::QuestionCountMismatch).collect();
+            let mismatch: Vec<&Problem> =
+                report.problems.iter().filter(|p| p.code == C::QuestionCountMismatch).collect();
             assert_eq!(mismatch.len(), 1, "{name}");
             let want = format!("the front matter says question_count {}; the file holds 8 items", spec.item_count);
             assert_eq!(mismatch[0].message, want, "{name}");
