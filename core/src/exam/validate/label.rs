@@ -6,7 +6,8 @@
 //! counts only when it is plainly a label: a lower-case letter ("a. text"), a roman numeral ("ii. text"), or
 //! when another option of the item carries a different label. Initials ("B. F.") and a lower-case word after
 //! an upper-case letter ("E. coli") never count. Terms that merely start with a letter pass: "A-B-A design",
-//! "A priori reasoning", "I/O psychology", "A claim that ...".
+//! "A priori reasoning", "I/O psychology", "A claim that ...". A lone letter ("A", "C") always counts, even where
+//! it is the content (vitamin C among "A", "B12", "D"): a reader cannot tell it from a label, so write "Vitamin C".
 
 use std::borrow::Cow;
 

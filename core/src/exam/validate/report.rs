@@ -148,7 +148,9 @@ impl fmt::Display for ProblemCode {
 pub struct Problem {
     /// Which rule.
     pub code: ProblemCode,
-    /// The `id` of the item concerned, if the rule is about one item.
+    /// The `id` of the item concerned, if the rule is about one item: the id as read (a text id `"12"` as 12, a
+    /// missing or unusable id as the item's position, and the position of an item left out for not being an
+    /// object).
     pub question_id: Option<u32>,
     /// What is wrong, e.g. `"180 of 225 keys (80%) at position B"`.
     pub message: String,
