@@ -24,7 +24,11 @@ pub fn system_prompt() -> String {
          Rules for each item:\n\
          - The stem is a complete question or scenario, self-contained, and tests the named knowledge statement.\n\
          - The four options are plausible, parallel in form, distinct from one another, and non-empty.\n\
-         - Never use 'all of the above', 'none of the above', or options that combine others ('A and C').\n\
+         - Write the four options at a similar length and level of detail: the correct option must not stand out \
+         as the longest, the most qualified or the most complete.\n\
+         - Each option is plain text that stands alone. Code shuffles the options, so never begin an option with a \
+         letter or number label ('A.', '(b)', 'C)', '1.'), and never refer to other options, by position or by \
+         letter: no 'all of the above', 'none of the choices above', 'both A and B', 'options 1 and 3'.\n\
          - correct_answer repeats the exact text of the correct option, character for character.\n\
          - The explanation says why the key is best and why each distractor is wrong.\n\
          - difficulty is one of easy, medium, hard; mix them across the set.\n\
@@ -58,7 +62,13 @@ pub fn tool_definition() -> Value {
                         "properties": {
                             "knId": {"type": "string", "description": "The brief entry's knowledge statement, e.g. KN33"},
                             "question": {"type": "string"},
-                            "options": {"type": "array", "items": {"type": "string"}, "minItems": 4, "maxItems": 4},
+                            "options": {
+                                "type": "array",
+                                "items": {"type": "string", "description": "Option text only, without a letter or number label"},
+                                "minItems": 4,
+                                "maxItems": 4,
+                                "description": "Four standalone options of similar length; none refers to another"
+                            },
                             "correct_answer": {"type": "string", "description": "Exact text of the correct option"},
                             "explanation": {"type": "string"},
                             "difficulty": {"type": "string", "enum": ["easy", "medium", "hard"]}
@@ -164,6 +174,23 @@ mod tests {
         let prompt = system_prompt();
         assert_eq!(prompt, system_prompt());
         assert!(Kn::all().all(|kn| prompt.contains(&format!("  {kn}: "))));
+    }
+
+    #[test]
+    fn system_prompt_asks_for_similar_lengths_and_unlabelled_standalone_options() {
+        let prompt = system_prompt();
+        for rule in [
+            "at a similar length and level of detail",
+            "must not stand out as the longest",
+            "never begin an option with a letter or number label",
+            "never refer to other options",
+        ] {
+            assert!(prompt.contains(rule), "the prompt says {rule:?}");
+        }
+        let options =
+            &tool_definition()["input_schema"]["properties"]["questions"]["items"]["properties"]["options"];
+        assert!(options["description"].as_str().unwrap().contains("similar length"));
+        assert!(options["items"]["description"].as_str().unwrap().contains("without a letter or number label"));
     }
 
     #[test]

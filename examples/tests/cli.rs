@@ -80,6 +80,71 @@ fn the_seed_defect_fixtures_fail_validation_with_their_codes() {
     assert!(counts["scored_count"].as_u64() >= Some(1));
 }
 
+#[test]
+fn the_field_report_fixtures_get_their_verdicts_from_validate() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/field-reports");
+    // Each file and the codes it must show (the simulator-made ones also carry the answer-length cue).
+    let verdicts: [(&str, &[&str]); 11] = [
+        ("option-both-a-and-b-are-part-of-the-theory.json", &["option_banned"]),
+        ("option-none-of-the-choices-above.json", &["option_banned", "answer_length_cue"]),
+        ("option-all-of-the-preceding.json", &["option_banned", "answer_length_cue"]),
+        ("options-differ-by-a-trailing-period.json", &["option_duplicate", "answer_length_cue"]),
+        ("options-are-bare-letters.json", &["option_labelled", "answer_length_cue"]),
+        ("options-start-with-their-letter.json", &["option_labelled", "answer_length_cue"]),
+        ("trailing-brackets.md", &["trailing_text"]),
+        ("missing-knId-plus-all-keys-at-A.json", &["kn_unknown", "kn_count", "answer_position_imbalance"]),
+        ("split-v3-no-explanations-all-keys-at-A.md", &["explanation_empty", "answer_position_imbalance"]),
+        ("key-always-longest.json", &["answer_length_cue"]),
+        ("domain-noncanonical-name.json", &[]),
+    ];
+    let paths: Vec<String> =
+        verdicts.iter().map(|(name, _)| dir.join(name).to_string_lossy().into_owned()).collect();
+    let mut args = vec!["validate"];
+    args.extend(paths.iter().map(String::as_str));
+    args.extend(["--type", "diagnostic"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = pregen(&tmp.path().join("v.db"), &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "any invalid file makes exit code 2");
+    let body = json(&out);
+    assert_eq!(body["valid"], false);
+    for ((name, codes), file) in verdicts.iter().zip(body["files"].as_array().unwrap()) {
+        assert!(file["path"].as_str().unwrap().ends_with(name));
+        assert_eq!(file["valid"], codes.is_empty(), "{name}: {file}");
+        assert_eq!(file["questionCount"], 71, "{name}: read, not refused");
+        let counts = file["problemCounts"].as_object().unwrap();
+        let mut found: Vec<&str> = counts.keys().map(String::as_str).collect();
+        let mut want = codes.to_vec();
+        found.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(found, want, "{name}: {file}");
+    }
+    let valid = dir.join("domain-noncanonical-name.json");
+    let out = pregen(&tmp.path().join("v.db"), &["validate", valid.to_str().unwrap(), "--type", "diagnostic"])
+        .output()
+        .unwrap();
+    assert_eq!((out.status.code(), json(&out)["valid"].as_bool()), (Some(0), Some(true)));
+}
+
+#[test]
+fn validate_checks_the_front_matter_against_the_type_given() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures");
+    let tmp = tempfile::tempdir().unwrap();
+    let split = dir.join("field-reports/split-v3-no-explanations-all-keys-at-A.md");
+    let out = pregen(&tmp.path().join("v.db"), &["validate", split.to_str().unwrap(), "--type", "practice"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let counts = &json(&out)["files"][0]["problemCounts"];
+    assert_eq!(counts["exam_type_mismatch"], 1, "{counts}");
+    assert_eq!(counts["question_count_mismatch"], serde_json::Value::Null, "71 claimed, 71 held");
+    let cut = dir.join("practice_8_of_225.md");
+    let out = pregen(&tmp.path().join("v.db"), &["validate", cut.to_str().unwrap()]).output().unwrap();
+    let file = &json(&out)["files"][0];
+    assert_eq!(file["examType"], "practice", "taken from the front matter");
+    assert_eq!(file["problemCounts"]["question_count_mismatch"], 1, "{file}");
+    assert_eq!(file["problemCounts"]["exam_type_mismatch"], serde_json::Value::Null);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sweeps_in_two_processes_generate_each_missing_exam_once() {
     let sim = Simulator::start(

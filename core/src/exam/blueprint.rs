@@ -155,28 +155,20 @@ impl Domain {
         format!("Domain {}: {}", self.0, self.name())
     }
 
-    /// Reads `"Domain N"`, `"Domain N: Name"` or the bare name (case and surrounding space ignored).
-    /// A `"Domain N: Name"` whose name belongs to another domain is refused.
+    /// Reads `"Domain N"`, `"Domain N: any name"` or the bare canonical name (case and surrounding space
+    /// ignored). In the numbered forms the number decides, whatever follows it: the old system's own labels
+    /// ("Domain 3: Social Psychology & Cultural Aspects") name domain 3.
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
-        let by_name = |name: &str| {
-            let name = name.trim();
-            Domain::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(name))
-        };
         let lower = text.to_ascii_lowercase();
         let Some(rest) = lower.strip_prefix("domain") else {
-            return by_name(text);
+            return Domain::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(text));
         };
         let rest = rest.trim_start();
         let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        let number: u8 = rest[..digits_end].parse().ok()?;
-        let domain = Domain::new(number)?;
-        let tail = rest[digits_end..].trim();
-        if tail.is_empty() {
-            return Some(domain);
-        }
-        let name = tail.strip_prefix(':')?;
-        (by_name(&text[text.len() - name.len()..]) == Some(domain)).then_some(domain)
+        let domain = Domain::new(rest[..digits_end].parse().ok()?)?;
+        let tail = &rest[digits_end..];
+        (tail.is_empty() || tail.starts_with(|c: char| !c.is_alphanumeric())).then_some(domain)
     }
 }
 
@@ -301,10 +293,31 @@ mod tests {
         assert_eq!(Domain::parse("  assessment and diagnosis "), Some(d5));
         assert_eq!(Domain::parse("domain 5:Assessment and Diagnosis"), Some(d5));
         assert_eq!(Domain::parse("Domain 9"), None);
-        assert_eq!(Domain::parse("Domain 5: Research Methods and Statistics"), None);
-        assert_eq!(Domain::parse("Domain 5 Assessment"), None);
+        assert_eq!(Domain::parse("Domain 0: Anything"), None);
+        assert_eq!(Domain::parse("Domain 53"), None);
+        assert_eq!(Domain::parse("Domain 5x"), None);
+        assert_eq!(Domain::parse("Domains"), None);
         assert_eq!(Domain::parse("Astrology"), None);
-        assert_eq!(d5.label(), "Domain 5: Assessment and Diagnosis");
+        assert_eq!(Domain::parse("Social Psychology & Cultural Aspects"), None, "an unnumbered old name");
+    }
+
+    #[test]
+    fn the_number_decides_a_numbered_domain() {
+        let d3 = Domain::new(3).unwrap();
+        for text in [
+            "Domain 3: Social Psychology & Cultural Aspects",
+            "Domain 3: Whatever",
+            "domain 3 - Social",
+            "Domain 3. Social and Cultural",
+            "Domain 3 Social",
+            "Domain 3 (Social)",
+            "DOMAIN 3:",
+            "Domain3",
+            "Domain 3: Research Methods and Statistics",
+        ] {
+            assert_eq!(Domain::parse(text), Some(d3), "{text:?}");
+        }
+        assert_eq!(d3.label(), "Domain 3: Social and Cultural Bases of Behavior");
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! Reading exam files: plain JSON (`{"questions": [...]}`) and the seed system's Markdown, a YAML front matter
 //! block followed by the JSON, fenced or not, with prose around. Pure: parses a string, touches no file.
+//!
+//! Reading is lenient and reporting strict: only text that is not JSON at all (or JSON that holds no
+//! `questions` array) is refused whole; a bad field is a problem of its item (see `read.rs`), and text after
+//! the JSON document is a `trailing_text` problem. Either way every other rule still runs.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::model::Exam;
+use super::read::read_exam_value;
+use super::validate::{Problem, ProblemCode};
 
 /// The YAML block at the top of a seed exam file. Known keys are typed loosely (any scalar is kept as text) so
 /// old files load; keys this version does not know are kept in `other` for the round trip.
@@ -30,13 +36,19 @@ pub struct FrontMatter {
     pub other: Map<String, Value>,
 }
 
-/// An exam file as read: its front matter, when it had one, and the exam.
+/// An exam file as read: its front matter, when it had one, the exam as meant, and what is wrong with the file as
+/// written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExamFile {
     /// The YAML block of a Markdown file; `None` for plain JSON.
     pub front_matter: Option<FrontMatter>,
-    /// The questions and any unknown top-level fields.
+    /// The questions and any unknown top-level fields, read as meant: missing fields empty, fields of the wrong
+    /// type or an older name read as the served shape has them, ids that are not numbers replaced by positions.
     pub exam: Exam,
+    /// What reading found wrong with the file as written (`field_type`, `field_renamed`, `id_sequence` for ids
+    /// that were replaced, `trailing_text`), items in order, then the file. Empty for a file in the served shape.
+    /// [`validate_file`](crate::exam::validate_file) reports these with every other rule.
+    pub problems: Vec<Problem>,
 }
 
 /// Why a file could not be read as an exam. Positions are 1-based lines and columns of the whole file.
@@ -65,6 +77,16 @@ pub enum ExamFileError {
     /// Nothing that looks like the exam's JSON object.
     #[error("no exam JSON found: expected an object like {{\"questions\": [...]}}")]
     NoJson,
+    /// Valid JSON that holds no exam: not an object, or no `questions` array.
+    #[error("not an exam at line {line}, column {column}: {reason}")]
+    NotAnExam {
+        /// Line where the JSON starts.
+        line: usize,
+        /// Column where the JSON starts.
+        column: usize,
+        /// What is missing.
+        reason: String,
+    },
 }
 
 fn at(line: &Option<usize>, column: &Option<usize>) -> String {
@@ -81,6 +103,7 @@ impl crate::error::ErrorCode for ExamFileError {
             ExamFileError::BadFrontMatter { .. } => "exam_file.bad_front_matter",
             ExamFileError::BadJson { .. } => "exam_file.bad_json",
             ExamFileError::NoJson => "exam_file.no_json",
+            ExamFileError::NotAnExam { .. } => "exam_file.not_an_exam",
         }
     }
 
@@ -90,21 +113,61 @@ impl crate::error::ErrorCode for ExamFileError {
 }
 
 /// Reads an exam file: plain JSON, or Markdown with a `---` YAML front matter block followed by the JSON (in a
-/// ```` ```json ```` fence or bare, prose around it ignored). Only the first JSON value is read; text after it
-/// is ignored. A leading byte-order mark is skipped.
+/// ```` ```json ```` fence or bare, prose around it ignored). A leading byte-order mark is skipped.
+///
+/// Only the first JSON value is the exam. Text after it is reported as `trailing_text` when it is inside the
+/// fence, in a plain JSON file, or after JSON that opens the body; after bare JSON that follows prose, only text
+/// that looks like JSON (a stray `]`, `}`, `,`, ...) is, and prose is allowed as before.
+///
+/// # Errors
+/// [`ExamFileError`] when the front matter is bad, no JSON is found, the JSON is not valid JSON, or it holds no
+/// `questions` array. Bad items are not errors: they are reported in [`ExamFile::problems`].
 pub fn read_exam_file(text: &str) -> Result<ExamFile, ExamFileError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (front_matter, body_start) = split_front_matter(text)?;
-    let (start, end) = locate_json(text, body_start).ok_or(ExamFileError::NoJson)?;
-    let mut values = serde_json::Deserializer::from_str(&text[start..end]).into_iter::<Exam>();
-    match values.next() {
-        Some(Ok(exam)) => Ok(ExamFile { front_matter, exam }),
+    let json = locate_json(text, body_start).ok_or(ExamFileError::NoJson)?;
+    let mut values = serde_json::Deserializer::from_str(&text[json.start..json.end]).into_iter::<Value>();
+    let value = match values.next() {
+        Some(Ok(value)) => value,
         Some(Err(e)) => {
-            let (line, column) = file_position(text, start, e.line(), e.column());
-            Err(ExamFileError::BadJson { line, column, reason: strip_position(&e.to_string(), " at line ") })
+            let (line, column) = file_position(text, json.start, e.line(), e.column());
+            return Err(ExamFileError::BadJson {
+                line,
+                column,
+                reason: strip_position(&e.to_string(), " at line "),
+            });
         }
-        None => Err(ExamFileError::NoJson),
+        None => return Err(ExamFileError::NoJson),
+    };
+    let after = json.start + values.byte_offset();
+    let (exam, mut problems) = read_exam_value(value).map_err(|e| {
+        let (line, column) = file_position(text, json.start, 1, 1);
+        ExamFileError::NotAnExam { line, column, reason: e.0 }
+    })?;
+    let opens_body = text[body_start..json.start].trim().is_empty();
+    if let Some(problem) = trailing_text(text, after, json.end, json.fenced || opens_body) {
+        problems.push(problem);
     }
+    Ok(ExamFile { front_matter, exam, problems })
+}
+
+/// Characters that cannot start prose after a JSON document: a stray bracket, comma or second value.
+const JSON_CHARS: [char; 7] = [']', '}', '[', '{', ',', '"', ':'];
+
+/// The `trailing_text` problem for `text[after..end]`: anything but white space when `strict`, else only
+/// text that starts like JSON.
+fn trailing_text(text: &str, after: usize, end: usize, strict: bool) -> Option<Problem> {
+    let rest = &text[after..end];
+    let found = rest.trim_start();
+    if found.is_empty() || (!strict && !found.starts_with(JSON_CHARS)) {
+        return None;
+    }
+    let at = end - found.len();
+    let (line, column) = file_position(text, at, 1, 1);
+    let shown: String = found.trim_end().chars().take(40).collect();
+    let more = if found.trim_end().chars().count() > 40 { "..." } else { "" };
+    let message = format!("text after the JSON document at line {line}, column {column}: {shown:?}{more}");
+    Some(Problem::exam(ProblemCode::TrailingText, message))
 }
 
 impl ExamFile {
@@ -163,9 +226,16 @@ fn split_front_matter(text: &str) -> Result<(Option<FrontMatter>, usize), ExamFi
     })
 }
 
-/// Byte range of the exam JSON in `text` from `body_start`: the content of the first ```` ```json ```` fence (or a
-/// bare fence whose content starts with `{`), else from the first line starting with `{`, else from the first `{`.
-fn locate_json(text: &str, body_start: usize) -> Option<(usize, usize)> {
+/// Where the exam JSON lies in a file: the byte range to parse, and whether it is the content of a fence.
+struct JsonRegion {
+    start: usize,
+    end: usize,
+    fenced: bool,
+}
+
+/// The exam JSON in `text` from `body_start`: the content of the first ```` ```json ```` fence (or a bare fence
+/// whose content starts with `{`), else from the first line starting with `{`, else from the first `{`.
+fn locate_json(text: &str, body_start: usize) -> Option<JsonRegion> {
     let body = &text[body_start..];
     let mut fence: Option<usize> = None;
     for (offset, line) in lines_with_offsets(body) {
@@ -182,19 +252,19 @@ fn locate_json(text: &str, body_start: usize) -> Option<(usize, usize)> {
                 }
             }
             Some(content) if trimmed.starts_with("```") => {
-                return Some((body_start + content, body_start + offset));
+                return Some(JsonRegion { start: body_start + content, end: body_start + offset, fenced: true });
             }
             Some(_) => {}
         }
     }
     if let Some(content) = fence {
-        return Some((body_start + content, text.len()));
+        return Some(JsonRegion { start: body_start + content, end: text.len(), fenced: true });
     }
     let start = lines_with_offsets(body)
         .find(|(_, l)| l.trim_start().starts_with('{'))
         .map(|(offset, l)| offset + (l.len() - l.trim_start().len()))
         .or_else(|| body.find('{'))?;
-    Some((body_start + start, text.len()))
+    Some(JsonRegion { start: body_start + start, end: text.len(), fenced: false })
 }
 
 /// Converts a serde_json position inside the slice starting at byte `start` into a position in the whole file.
@@ -250,113 +320,4 @@ fn scalar_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::error::ErrorCode;
-    use crate::exam::{Domain, DomainField};
-
-    const ITEMS: &str = r#"{"questions": [
-        {"id": 1, "question": "Which test?", "options": ["a", "b", "c", "d"], "correct_answer": "b",
-         "explanation": "because", "domain": "Domain 5", "knId": "KN33", "difficulty": "medium",
-         "isScored": true, "type": "standard", "source_file": "old.md", "is_org_psych": false},
-        {"id": 2, "question": "Which drug?", "options": ["e", "f", "g", "h"], "correct_answer": "h",
-         "explanation": "because", "domain": "Biological Bases of Behavior", "knId": "KN2",
-         "difficulty": "hard", "question_type": "recall"}
-    ], "version": 2}"#;
-
-    fn markdown(body: &str) -> String {
-        format!(
-            "---\nexam_id: 9f1c\nexam_type: practice\ngenerated_at: 2025-03-01T06:00:00Z\nquestion_count: 225\n\
-             version: 1.0\nmodel: claude-sonnet\ntags: [seed, practice]\n---\n\n# Practice exam\n\nSome prose.\n\n{body}\n\nMore prose.\n"
-        )
-    }
-
-    fn round_trip(file: &ExamFile) -> ExamFile {
-        read_exam_file(&file.to_text()).expect("written file reads back")
-    }
-
-    #[test]
-    fn plain_json_round_trips_keeping_unknown_fields() {
-        let file = read_exam_file(ITEMS).unwrap();
-        assert_eq!(file.front_matter, None);
-        let q = &file.exam.questions[1];
-        assert_eq!(q.domain, DomainField::Known(Domain::new(1).unwrap()));
-        assert!(q.is_scored, "isScored defaults to true");
-        assert_eq!(q.extra["question_type"], "recall");
-        let text = file.to_text();
-        assert!(text.contains("\"domain\": \"Domain 5: Assessment and Diagnosis\""), "{text}");
-        assert!(text.contains("\"source_file\": \"old.md\"") && text.contains("\"version\": 2"));
-        assert_eq!(round_trip(&file), file);
-    }
-
-    #[test]
-    fn markdown_with_fenced_json_round_trips() {
-        let file = read_exam_file(&markdown(&format!("```json\n{ITEMS}\n```"))).unwrap();
-        let fm = file.front_matter.clone().expect("front matter");
-        assert_eq!(fm.exam_id.as_deref(), Some("9f1c"));
-        assert_eq!(fm.exam_type.as_deref(), Some("practice"));
-        assert_eq!(fm.generated_at.as_deref(), Some("2025-03-01T06:00:00Z"));
-        assert_eq!(fm.question_count, Some(225));
-        assert_eq!(fm.version.as_deref(), Some("1.0"));
-        assert_eq!(fm.other["model"], "claude-sonnet");
-        assert_eq!(fm.other["tags"], serde_json::json!(["seed", "practice"]));
-        assert_eq!(file.exam, read_exam_file(ITEMS).unwrap().exam);
-        let again = round_trip(&file);
-        assert_eq!(again, file);
-        assert!(file.to_text().starts_with("---\nexam_id: 9f1c\n"));
-    }
-
-    #[test]
-    fn markdown_with_bare_json_and_odd_scalars_reads() {
-        let text = markdown(ITEMS)
-            .replace("question_count: 225", "question_count: '71'")
-            .replace("version: 1.0", "version: 3");
-        let file = read_exam_file(&text).unwrap();
-        let fm = file.front_matter.as_ref().unwrap();
-        assert_eq!((fm.question_count, fm.version.as_deref()), (Some(71), Some("3")));
-        assert_eq!(file.exam.questions.len(), 2);
-        assert_eq!(round_trip(&file), file);
-        let empty = read_exam_file(&format!("---\n---\n{ITEMS}")).unwrap();
-        assert_eq!(empty.front_matter, Some(FrontMatter::default()));
-        assert_eq!(round_trip(&empty), empty);
-    }
-
-    #[test]
-    fn unclosed_front_matter_is_reported_at_its_opening_line() {
-        let err = read_exam_file("\n---\nexam_id: 1\n{\"questions\": []}").unwrap_err();
-        assert_eq!(err.code(), "exam_file.bad_front_matter");
-        assert!(matches!(err, ExamFileError::BadFrontMatter { line: Some(2), .. }), "{err}");
-    }
-
-    #[test]
-    fn bad_yaml_is_reported_at_its_file_line() {
-        let err = read_exam_file("---\nexam_id: 1\nquestion_count: [oops\n---\n{\"questions\": []}").unwrap_err();
-        assert_eq!(err.code(), "exam_file.bad_front_matter");
-        let ExamFileError::BadFrontMatter { line: Some(line), .. } = err else { panic!("{err}") };
-        assert!((3..=4).contains(&line), "{err}");
-        let err = read_exam_file("---\nquestion_count: many\n---\n{\"questions\": []}").unwrap_err();
-        assert!(err.to_string().contains("not a whole number"), "{err}");
-    }
-
-    #[test]
-    fn bad_json_is_reported_at_its_file_line() {
-        let cut = &ITEMS[..ITEMS.find("\"Which drug?\"").unwrap()];
-        let err = read_exam_file(&markdown(&format!("```json\n{cut}\n```"))).unwrap_err();
-        assert_eq!(err.code(), "exam_file.bad_json");
-        let ExamFileError::BadJson { line, .. } = err else { panic!() };
-        assert_eq!(line, 21, "the fence's closing line, where the cut-off JSON ends");
-        let err = read_exam_file("{\"questions\": [{\"id\": 1}]}").unwrap_err();
-        let ExamFileError::BadJson { line: 1, column, reason } = &err else { panic!("{err}") };
-        assert!(*column > 1 && reason.contains("missing field"), "{err}");
-        assert!(err.to_string().starts_with("bad exam JSON at line 1, column"));
-    }
-
-    #[test]
-    fn text_without_json_is_no_json() {
-        for text in ["", "# Just prose", "---\nexam_id: 1\n---\nno json here\n", "```json\n```"] {
-            let err = read_exam_file(text).unwrap_err();
-            assert_eq!(err.code(), "exam_file.no_json", "{text:?}");
-            assert!(!err.is_retryable());
-        }
-    }
-}
+mod tests;

@@ -4,6 +4,7 @@
 mod blueprint;
 mod file;
 mod model;
+mod read;
 mod shuffle;
 mod spec;
 mod synthetic;
@@ -16,6 +17,6 @@ pub use shuffle::shuffle_options;
 pub use spec::{Allocation, ExamSpec, ItemSlot, SpecError};
 pub use synthetic::{synthetic_exam, synthetic_question};
 pub use validate::{
-    Problem, ProblemCode, ValidationReport, key_is_strictly_longest, length_cue_limit, stem_key, validate_exam,
-    validate_item,
+    LabelRepair, Problem, ProblemCode, ValidationReport, key_is_strictly_longest, length_cue_limit, stem_key,
+    strip_option_labels, validate_exam, validate_file, validate_item,
 };

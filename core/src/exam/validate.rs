@@ -1,17 +1,19 @@
 //! Exam validation with stable problem codes: every rule of "What makes an item acceptable" in
 //! `eppp-blueprint.md`, checked in code so no model output is stored on trust.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 use super::blueprint::{Domain, Kn};
 use super::model::{DomainField, Exam, Question};
 use super::spec::ExamSpec;
+pub use file::validate_file;
+use label::labelled_options;
+pub use label::{LabelRepair, strip_option_labels};
 use length::longest_key_count;
 pub use length::{key_is_strictly_longest, length_cue_limit};
-use text::{is_banned_option, normalise_words, same_option};
+use reference::refers_to_other_options;
+pub use report::{Problem, ProblemCode, ValidationReport};
+use text::{fold, folds_to_nothing, same_fold};
 
 /// Options an item must have.
 const OPTIONS: usize = 4;
@@ -21,169 +23,6 @@ const POSITION_RULE_MIN_ITEMS: usize = 40;
 const POSITION_MAX_PERCENT: usize = 35;
 const POSITION_MIN_PERCENT: usize = 15;
 const DIFFICULTIES: [&str; 3] = ["easy", "medium", "hard"];
-
-/// One rule an exam or item can break; the snake_case code is stable and is what reports and metrics carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemCode {
-    /// The item does not have exactly four options.
-    OptionCount,
-    /// An option is empty or only white space.
-    OptionEmpty,
-    /// Two options are the same after trimming, collapsing white space and case folding.
-    OptionDuplicate,
-    /// `correct_answer` is not exactly the text of one option.
-    KeyNotInOptions,
-    /// An option refers to other options ("all of the above", "both A and B", ...).
-    OptionBanned,
-    /// The stem is empty.
-    StemEmpty,
-    /// The explanation is empty.
-    ExplanationEmpty,
-    /// `difficulty` is not `easy`, `medium` or `hard`.
-    DifficultyInvalid,
-    /// `domain` names none of the eight domains.
-    DomainUnknown,
-    /// `knId` is not one of `KN1`..`KN71`.
-    KnUnknown,
-    /// `domain` and `knId` are both valid but the KN belongs to another domain.
-    DomainKnMismatch,
-    /// Two stems are the same after normalising case, white space and punctuation.
-    StemDuplicate,
-    /// The ids are not exactly 1..N, unique and in order.
-    IdSequence,
-    /// The exam holds fewer items than its spec.
-    Incomplete,
-    /// The exam holds more items than its spec.
-    TooManyItems,
-    /// A domain holds a different number of items than the spec gives it.
-    DomainCount,
-    /// A knowledge statement holds more or fewer items than an even spread of its domain's count allows.
-    KnCount,
-    /// The number of scored items, in total or in a domain, differs from the spec.
-    ScoredCount,
-    /// In an exam of 40 or more items, a position holds more than 35% or fewer than 15% of the keys.
-    AnswerPositionImbalance,
-    /// The key is the strictly longest option in more items than chance allows (see [`length_cue_limit`]).
-    AnswerLengthCue,
-}
-
-impl ProblemCode {
-    /// Every code, in order.
-    pub const ALL: [ProblemCode; 20] = [
-        ProblemCode::OptionCount,
-        ProblemCode::OptionEmpty,
-        ProblemCode::OptionDuplicate,
-        ProblemCode::KeyNotInOptions,
-        ProblemCode::OptionBanned,
-        ProblemCode::StemEmpty,
-        ProblemCode::ExplanationEmpty,
-        ProblemCode::DifficultyInvalid,
-        ProblemCode::DomainUnknown,
-        ProblemCode::KnUnknown,
-        ProblemCode::DomainKnMismatch,
-        ProblemCode::StemDuplicate,
-        ProblemCode::IdSequence,
-        ProblemCode::Incomplete,
-        ProblemCode::TooManyItems,
-        ProblemCode::DomainCount,
-        ProblemCode::KnCount,
-        ProblemCode::ScoredCount,
-        ProblemCode::AnswerPositionImbalance,
-        ProblemCode::AnswerLengthCue,
-    ];
-
-    /// The stable snake_case code, e.g. `"answer_position_imbalance"`; the same string serde writes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProblemCode::OptionCount => "option_count",
-            ProblemCode::OptionEmpty => "option_empty",
-            ProblemCode::OptionDuplicate => "option_duplicate",
-            ProblemCode::KeyNotInOptions => "key_not_in_options",
-            ProblemCode::OptionBanned => "option_banned",
-            ProblemCode::StemEmpty => "stem_empty",
-            ProblemCode::ExplanationEmpty => "explanation_empty",
-            ProblemCode::DifficultyInvalid => "difficulty_invalid",
-            ProblemCode::DomainUnknown => "domain_unknown",
-            ProblemCode::KnUnknown => "kn_unknown",
-            ProblemCode::DomainKnMismatch => "domain_kn_mismatch",
-            ProblemCode::StemDuplicate => "stem_duplicate",
-            ProblemCode::IdSequence => "id_sequence",
-            ProblemCode::Incomplete => "incomplete",
-            ProblemCode::TooManyItems => "too_many_items",
-            ProblemCode::DomainCount => "domain_count",
-            ProblemCode::KnCount => "kn_count",
-            ProblemCode::ScoredCount => "scored_count",
-            ProblemCode::AnswerPositionImbalance => "answer_position_imbalance",
-            ProblemCode::AnswerLengthCue => "answer_length_cue",
-        }
-    }
-}
-
-impl fmt::Display for ProblemCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One broken rule: its code, the item it concerns (none for exam-wide rules) and a sentence for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Problem {
-    /// Which rule.
-    pub code: ProblemCode,
-    /// The `id` of the item concerned, if the rule is about one item.
-    pub question_id: Option<u32>,
-    /// What is wrong, e.g. `"180 of 225 keys (80%) at position B"`.
-    pub message: String,
-}
-
-impl Problem {
-    fn item(code: ProblemCode, q: &Question, message: String) -> Self {
-        Self { code, question_id: Some(q.id), message }
-    }
-
-    fn exam(code: ProblemCode, message: String) -> Self {
-        Self { code, question_id: None, message }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.question_id {
-            Some(id) => write!(f, "[{}] item {id}: {}", self.code, self.message),
-            None => write!(f, "[{}] {}", self.code, self.message),
-        }
-    }
-}
-
-/// Everything wrong with an exam; an empty list means it may be stored and served.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ValidationReport {
-    /// The problems, item rules first (in item order), then exam-wide rules.
-    pub problems: Vec<Problem>,
-}
-
-impl ValidationReport {
-    /// True when no rule is broken.
-    pub fn is_valid(&self) -> bool {
-        self.problems.is_empty()
-    }
-
-    /// How many problems of each code, for logs and metrics.
-    pub fn count_by_code(&self) -> BTreeMap<ProblemCode, usize> {
-        let mut counts = BTreeMap::new();
-        for p in &self.problems {
-            *counts.entry(p.code).or_insert(0) += 1;
-        }
-        counts
-    }
-
-    /// Whether any problem has this code.
-    pub fn has(&self, code: ProblemCode) -> bool {
-        self.problems.iter().any(|p| p.code == code)
-    }
-}
 
 /// Checks one item against the item rules only (options, key, stem, explanation, difficulty, domain and KN), so a
 /// generator can reject a bad item before it takes a slot.
@@ -223,19 +62,14 @@ fn check_item(q: &Question, out: &mut Vec<Problem>) {
     if !empty.is_empty() {
         out.push(Problem::item(C::OptionEmpty, q, format!("option {} is empty", letters(&empty))));
     }
-    for i in 0..q.options.len() {
-        let blank = q.options[i].trim().is_empty();
-        if let Some(j) = (i + 1..q.options.len()).find(|&j| !blank && same_option(&q.options[i], &q.options[j])) {
-            let (a, b, text) = (letter(i), letter(j), preview(&q.options[j]));
-            out.push(Problem::item(C::OptionDuplicate, q, format!("options {a} and {b} are the same: {text:?}")));
-        }
-    }
+    check_duplicates(q, out);
+    check_labels(q, out);
     if !q.options.contains(&q.correct_answer) {
         let message = format!("correct_answer {:?} matches none of the options", preview(&q.correct_answer));
         out.push(Problem::item(C::KeyNotInOptions, q, message));
     }
     for (i, option) in q.options.iter().enumerate() {
-        if is_banned_option(option) {
+        if refers_to_other_options(option) {
             let message = format!("option {} {:?} refers to other options", letter(i), preview(option));
             out.push(Problem::item(C::OptionBanned, q, message));
         }
@@ -244,22 +78,31 @@ fn check_item(q: &Question, out: &mut Vec<Problem>) {
         out.push(Problem::item(C::StemEmpty, q, "the stem is empty".into()));
     }
     if q.explanation.trim().is_empty() {
-        out.push(Problem::item(C::ExplanationEmpty, q, "the explanation is empty".into()));
+        out.push(Problem::item(C::ExplanationEmpty, q, "the explanation is missing or empty".into()));
     }
     if !DIFFICULTIES.contains(&q.difficulty.as_str()) {
-        let message = format!("difficulty {:?} is not easy, medium or hard", preview(&q.difficulty));
+        let message = if q.difficulty.is_empty() {
+            "difficulty is missing; expected easy, medium or hard".to_owned()
+        } else {
+            format!("difficulty {:?} is not easy, medium or hard", preview(&q.difficulty))
+        };
         out.push(Problem::item(C::DifficultyInvalid, q, message));
     }
     if let DomainField::Unrecognised(raw) = &q.domain {
-        out.push(Problem::item(
-            C::DomainUnknown,
-            q,
-            format!("domain {:?} names none of the 8 domains", preview(raw)),
-        ));
+        let message = if raw.trim().is_empty() {
+            "domain is missing".to_owned()
+        } else {
+            format!("domain {:?} names none of the 8 domains", preview(raw))
+        };
+        out.push(Problem::item(C::DomainUnknown, q, message));
     }
     match (q.domain.domain(), strict_kn(&q.kn_id)) {
         (_, None) => {
-            let message = format!("knId {:?} is not one of KN1..KN71", preview(&q.kn_id));
+            let message = if q.kn_id.is_empty() {
+                "knId is missing; expected one of KN1..KN71".to_owned()
+            } else {
+                format!("knId {:?} is not one of KN1..KN71", preview(&q.kn_id))
+            };
             out.push(Problem::item(C::KnUnknown, q, message));
         }
         (Some(domain), Some(kn)) if kn.domain() != domain => {
@@ -270,16 +113,54 @@ fn check_item(q: &Question, out: &mut Vec<Problem>) {
     }
 }
 
-/// The form two stems are compared in for `stem_duplicate`: case, whitespace and punctuation folded away. Lets a
+/// Options that read the same to a person (see [`ProblemCode::OptionDuplicate`]); blank ones are `option_empty`.
+fn check_duplicates(q: &Question, out: &mut Vec<Problem>) {
+    for i in 0..q.options.len() {
+        let a = &q.options[i];
+        if a.trim().is_empty() {
+            continue;
+        }
+        // Text of punctuation only folds to nothing; such options are the same only when equal as written.
+        let nothing = folds_to_nothing(a);
+        let same = |b: &String| if nothing { a.trim() == b.trim() } else { same_fold(a, b) };
+        if let Some(j) = (i + 1..q.options.len()).find(|&j| same(&q.options[j])) {
+            let (x, y) = (letter(i), letter(j));
+            let message = if *a == q.options[j] {
+                format!("options {x} and {y} are the same: {:?}", preview(a))
+            } else {
+                format!("options {x} and {y} read the same: {:?} and {:?}", preview(a), preview(&q.options[j]))
+            };
+            out.push(Problem::item(ProblemCode::OptionDuplicate, q, message));
+        }
+    }
+}
+
+/// Options that are or begin with a label (see [`ProblemCode::OptionLabelled`]).
+fn check_labels(q: &Question, out: &mut Vec<Problem>) {
+    let labelled = labelled_options(&q.options);
+    let Some(&(first, _)) = labelled.first() else { return };
+    let positions: Vec<usize> = labelled.iter().map(|&(i, _)| i).collect();
+    let noun = if positions.len() == 1 { "option" } else { "options" };
+    let form = if labelled.iter().all(|&(_, bare)| bare) { "only a label" } else { "a label and text" };
+    let message = format!(
+        "{noun} {}: {form} ({:?}); options are shuffled, so a printed label would be wrong",
+        letters(&positions),
+        preview(&q.options[first])
+    );
+    out.push(Problem::item(ProblemCode::OptionLabelled, q, message));
+}
+
+/// The form two stems are compared in for `stem_duplicate`, the same fold as for options: Unicode compatibility
+/// forms, case, zero-width characters, quote and dash variants, punctuation and spacing folded away. Lets a
 /// generator reject a repeated stem before it is assembled into an exam.
 pub fn stem_key(stem: &str) -> String {
-    normalise_words(stem)
+    fold(stem)
 }
 
 fn check_stems(exam: &Exam, out: &mut Vec<Problem>) {
     let mut seen: HashMap<String, u32> = HashMap::with_capacity(exam.questions.len());
     for q in &exam.questions {
-        let key = normalise_words(&q.question);
+        let key = fold(&q.question);
         if key.is_empty() {
             continue;
         }
@@ -446,9 +327,14 @@ fn preview(text: &str) -> String {
     }
 }
 
+mod file;
+mod label;
 mod length;
+mod lexer;
+mod reference;
+mod report;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
-mod text;
+pub(crate) mod text;

@@ -1,8 +1,9 @@
-//! `pregen validate`: a validation report per exam file.
+//! `pregen validate`: a validation report per exam file: what reading found (fields of the wrong type or name,
+//! replaced ids, text after the JSON), every exam rule, and the front matter against the body.
 
 use std::path::PathBuf;
 
-use pregen_core::exam::{ExamSpec, ExamType, read_exam_file};
+use pregen_core::exam::{ExamSpec, ExamType, read_exam_file, validate_file};
 use serde_json::{Value, json};
 
 use crate::output::{CliError, Outcome};
@@ -12,7 +13,8 @@ pub(crate) struct Args {
     /// Exam files: JSON, or Markdown with a front matter block.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The exam type to check against; otherwise taken from the front matter, then from the file name.
+    /// The exam type to check against; otherwise taken from the front matter, then from the file name. A front
+    /// matter `exam_type` that differs is reported (`exam_type_mismatch`).
     #[arg(long = "type")]
     exam_type: Option<String>,
 }
@@ -25,7 +27,7 @@ pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
     let mut all_valid = true;
     let mut reports = Vec::new();
     for path in &args.files {
-        let report = validate_file(path, forced);
+        let report = report_file(path, forced);
         all_valid &= report["valid"] == Value::Bool(true);
         reports.push(report);
     }
@@ -35,7 +37,7 @@ pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
     })
 }
 
-fn validate_file(path: &PathBuf, forced: Option<ExamType>) -> Value {
+fn report_file(path: &PathBuf, forced: Option<ExamType>) -> Value {
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -58,7 +60,7 @@ fn validate_file(path: &PathBuf, forced: Option<ExamType>) -> Value {
         return json!({"path": shown, "valid": false, "code": "cli.unknown_exam_type",
             "error": "cannot tell the exam type: pass --type, or name it in the front matter or the file name"});
     };
-    let report = pregen_core::exam::validate_exam(&file.exam, &ExamSpec::builtin(exam_type));
+    let report = validate_file(&file, &ExamSpec::builtin(exam_type));
     json!({
         "path": shown,
         "examType": exam_type,
