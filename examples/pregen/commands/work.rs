@@ -74,3 +74,38 @@ fn failure(message: &str, code: &str, store_failures: u64, key: &str, report: Va
     body[key] = report;
     Outcome { body, exit: FAILURE }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_whose_outcomes_went_unrecorded_reports_failure() {
+        let report = ShutdownReport { succeeded: 3, failed: 1, store_failed: 12, ..ShutdownReport::default() };
+        let outcome = stopped(&report);
+        assert_eq!(outcome.exit, FAILURE);
+        assert_eq!(
+            (&outcome.body["success"], &outcome.body["code"]),
+            (&json!(false), &json!(OUTCOME_NOT_RECORDED))
+        );
+        assert_eq!(
+            (&outcome.body["storeFailures"], &outcome.body["shutdown"]["storeFailed"]),
+            (&json!(12), &json!(12))
+        );
+        assert_eq!(outcome.body["error"], "12 job outcomes could not be written to the store");
+
+        let healthy = stopped(&ShutdownReport { succeeded: 3, lease_lost: 2, ..ShutdownReport::default() });
+        assert_eq!((healthy.exit, &healthy.body["success"]), (0, &json!(true)), "lost leases are not failures");
+    }
+
+    #[test]
+    fn a_drain_with_store_failures_is_a_failure_and_others_are_errors() {
+        let mut report = DrainReport { claimed: 2, store_failed: 2, ..DrainReport::default() };
+        report.error = Some(pregen_core::worker::StoreFailure::outcome("database: disk I/O error"));
+        let outcome = drained(Err(ServiceError::DrainFailed(Box::new(report)))).unwrap();
+        assert_eq!((outcome.exit, &outcome.body["storeFailures"]), (FAILURE, &json!(2)));
+        assert!(outcome.body["error"].as_str().unwrap().contains("disk I/O error"));
+        assert!(drained(Err(ServiceError::ApiKeyMissing)).is_err(), "printed as every command's error");
+        assert_eq!(drained(Ok(DrainReport::default())).unwrap().exit, 0);
+    }
+}
