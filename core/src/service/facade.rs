@@ -199,17 +199,23 @@ impl PreGen {
         Ok(GetExamBody::from_claim(claim))
     }
 
-    /// What follows a get, each part best effort: count the hit or miss, record the user as active, queue the type.
+    /// What follows a get, each part best effort and all at once (the store's writer commits them together):
+    /// count the hit or miss, record the user as active, queue the type.
     async fn after_get(&self, user: &UserId, exam_type: ExamType, served: bool) {
-        if let Err(e) = self.store.record_get_outcome(served).await {
+        let now = self.clock.now();
+        let why = if served { "refill" } else { "first exam" };
+        let (counted, active, queued) = tokio::join!(
+            self.store.record_get_outcome(served),
+            self.store.record_activity(user, now),
+            self.queue_missing(user, exam_type, now),
+        );
+        if let Err(e) = counted {
             tracing::warn!("[Get Pre-Gen] could not count a get of {exam_type} for {user} ({}): {e}", e.code());
         }
-        let now = self.clock.now();
-        if let Err(e) = self.store.record_activity(user, now).await {
+        if let Err(e) = active {
             tracing::warn!("[Get Pre-Gen] could not record {user} as active ({}): {e}", e.code());
         }
-        let why = if served { "refill" } else { "first exam" };
-        match self.queue_missing(user, exam_type, now).await {
+        match queued {
             Ok(job) => tracing::debug!("[Get Pre-Gen] {why} of {exam_type} for {user}: {}", job.status),
             Err(e) => {
                 tracing::warn!(
