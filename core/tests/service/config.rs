@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use pregen_core::config::PreGenConfig;
 use pregen_core::exam::ExamType;
 use pregen_core::generate::GeneratorConfig;
-use pregen_core::store::{ActivityStore, ExamStore};
+use pregen_core::store::ActivityStore;
 use pregen_core::{Clock, ErrorCode};
 
 use super::rig::rig;
@@ -34,8 +34,13 @@ async fn the_schedule_comes_from_pregen_schedule() {
     let running = tokio::spawn(r.service.clone().run_schedule(schedule, async {
         let _ = stopped.await;
     }));
+    // The sweep queued the active user's two exams (whatever their generation does next).
     let swept = async {
-        while r.sqlite.generation_summary().await.unwrap().jobs_succeeded < 2 {
+        loop {
+            let c = r.service.queue_status().await.unwrap().counts;
+            if c.pending + c.running + c.retry_wait + c.succeeded + c.dead >= 2 {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
