@@ -147,7 +147,8 @@ async fn cron_and_analytics_need_the_exact_bearer() {
     for key in ["usersProcessed", "generationTriggered", "generationErrors", "cleanupCompleted", "timestamp"] {
         assert!(r.body["stats"].get(key).is_some(), "cron stats lack {key}");
     }
-    assert_eq!(r.body["stats"]["cleanupCompleted"], true);
+    assert_eq!(r.body["stats"]["cleanupCompleted"], 0, "a number: nothing to delete");
+    assert_eq!(r.body["stats"]["generationTriggered"], 0);
 
     let r = s.analytics_route(Some(&bearer())).await;
     assert_eq!(r.status, 200);
@@ -206,4 +207,40 @@ async fn a_database_failure_is_a_500_that_tells_no_internals() {
         .unwrap();
     let r = f.service.get_route("userId=u1&examType=practice").await;
     assert_eq!((r.status, r.body), (500, json!({"error": "Database error", "preGenerated": false})));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_stats_count_what_was_missing_and_what_the_cleanup_deleted() {
+    use chrono::{TimeDelta, Utc};
+    use pregen_core::exam::{Allocation, ExamSpec, ExamType, synthetic_exam};
+    use pregen_core::policy::Policy;
+    use pregen_core::store::{ActivityStore, ExamStore, NewExam, UserId};
+
+    let f = fixture(false, Some(SECRET)).await;
+    let spec =
+        ExamSpec { name: "tiny".into(), item_count: 8, scored_count: 8, allocation: Allocation::WeightedByDomain };
+    let now = Utc::now();
+    for (user, age_days) in [("old-1", 8), ("old-2", 9), ("old-3", 30), ("fresh", 0)] {
+        let user = UserId::parse(user).unwrap();
+        let created = now - TimeDelta::days(age_days);
+        let exam =
+            NewExam::new(user, ExamType::Practice, synthetic_exam(&spec, 1), &spec, created, &Policy::default());
+        f.store.insert_exam(exam.unwrap()).await.unwrap();
+    }
+    for user in ["active-1", "active-2"] {
+        f.store.record_activity(&UserId::parse(user).unwrap(), now).await.unwrap();
+    }
+    let r = f.service.cron_route(Some(&bearer())).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let stats = &r.body["stats"];
+    assert_eq!(stats["cleanupCompleted"], 3, "the three expired exams were deleted: {stats}");
+    assert_eq!(stats["examsDeleted"], 3);
+    assert_eq!(stats["generationTriggered"], 4, "two active users, both types each: {stats}");
+    assert_eq!((stats["usersProcessed"].as_u64(), stats["queued"].as_u64()), (Some(2), Some(4)));
+    assert_eq!(stats["generationErrors"], 1, "no API key: generation could not run");
+
+    let r = f.service.cron_route(Some(&bearer())).await;
+    let stats = &r.body["stats"];
+    assert_eq!(stats["cleanupCompleted"], 0, "nothing left to delete: {stats}");
+    assert_eq!((stats["generationTriggered"].as_u64(), stats["queued"].as_u64()), (Some(4), Some(0)), "{stats}");
 }

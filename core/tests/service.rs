@@ -77,12 +77,11 @@ async fn an_expired_exam_is_never_served_and_used_ones_vanish_after_a_day() {
     clock.advance(TimeDelta::hours(23));
     s.clear_queue().await.unwrap();
     let sweep = s.sweep().await.unwrap();
-    assert_eq!(sweep.exams_deleted, 0, "kept until a full day after use");
+    assert_eq!((sweep.exams_deleted, sweep.cleanup_completed), (0, 0), "kept until a full day after use");
     clock.advance(TimeDelta::hours(1));
     s.clear_queue().await.unwrap();
     let sweep = s.sweep().await.unwrap();
-    assert!(sweep.cleanup_completed);
-    assert_eq!(sweep.exams_deleted, 1);
+    assert_eq!((sweep.exams_deleted, sweep.cleanup_completed), (1, 1), "cleanupCompleted counts the deleted");
     assert_eq!(s.analytics().await.unwrap().stats.total_used, 0);
 }
 
@@ -101,3 +100,20 @@ async fn a_sweep_fills_every_active_users_stock_and_the_next_finds_nothing() {
     assert_eq!((second.missing, second.queued, second.completed), (0, 0, 0));
     assert_eq!(s.analytics().await.unwrap().stats.total_generated, 6);
 }
+
+// Demand and best-effort follow-ups of the get route, log prefixes, failing stores, the schedule, and models from
+// the environment: on tiny exams, over a store that can be told to fail.
+
+#[path = "service/capture.rs"]
+mod capture;
+#[path = "service/failing_store.rs"]
+mod failing_store;
+#[path = "service/rig.rs"]
+mod rig;
+
+#[path = "service/config.rs"]
+mod config;
+#[path = "service/failures.rs"]
+mod failures;
+#[path = "service/get.rs"]
+mod get;

@@ -30,6 +30,18 @@ pub(crate) struct Context {
     pub(crate) simulator: Option<SimulatorHandle>,
 }
 
+/// The generator's settings: the defaults, with the models from `PREGEN_MODEL`, `PREGEN_MODEL_DIAGNOSTIC` and
+/// `PREGEN_MODEL_PRACTICE` (the per-type variable wins).
+fn generator_config() -> GeneratorConfig {
+    let config = GeneratorConfig::from_lookup(|name| std::env::var(name).ok());
+    tracing::debug!(
+        "[Pre-Gen] models: {} for diagnostic exams, {} for practice exams",
+        config.diagnostic_model,
+        config.practice_model
+    );
+    config
+}
+
 fn key_is_set() -> bool {
     std::env::var("ANTHROPIC_API_KEY").is_ok_and(|k| !k.trim().is_empty())
 }
@@ -56,7 +68,7 @@ impl Context {
             (None, None)
         };
         let generator = match client {
-            Some(client) => Some(Arc::new(Generator::new(client, GeneratorConfig::default())?)),
+            Some(client) => Some(Arc::new(Generator::new(client, generator_config())?)),
             None => None,
         };
         let service = PreGen::new(Arc::new(store.clone()), generator, config, Arc::new(SystemClock))?;

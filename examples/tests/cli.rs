@@ -42,6 +42,34 @@ fn the_demo_generates_claims_and_validates_against_the_simulator() {
     assert_eq!(body["analytics"]["totalUsed"], 1);
 }
 
+/// Whether `text` holds a UUID (8-4-4-4-12 hex digits).
+fn has_uuid(text: &str) -> bool {
+    let groups = [8, 4, 4, 4, 12];
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-')).any(|word| {
+        let parts: Vec<&str> = word.split('-').collect();
+        parts.len() == 5 && parts.iter().zip(groups).all(|(p, n)| p.len() == n)
+    })
+}
+
+#[test]
+fn the_demos_log_is_short_and_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pregen(&dir.path().join("demo.db"), &["demo", "--users", "1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in stderr.lines() {
+        for debug_form in ["Some(", "None)", " { ", "Succeeded(", "Failed(", "Report {"] {
+            assert!(!line.contains(debug_form), "a Debug form in a log line: {line}");
+        }
+        let info_or_above = !line.contains(" DEBUG ") && !line.contains(" TRACE ");
+        assert!(
+            !(info_or_above && has_uuid(line)) || line.contains("[Get Pre-Gen] served"),
+            "a per-job line above debug level: {line}"
+        );
+    }
+    assert!(stderr.contains("exams ready,"), "a short summary: {stderr}");
+    assert!(has_uuid("job 3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b done") && !has_uuid("demo-user-1 practice"));
+}
+
 #[test]
 fn exit_codes_say_what_went_wrong() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,6 +80,8 @@ fn exit_codes_say_what_went_wrong() {
     let out = pregen(&db, &["get", "--user", "u1", "--type", "practice"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(json(&out)["preGenerated"], false);
+    let out = pregen(&db, &["queue"]).output().unwrap();
+    assert_eq!(json(&out)["queueLength"], 1, "the miss queued the type it asked for");
     let out = pregen(&db, &["generate", "--user", "u1", "--type", "practice"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "no API key: the route's 500");
     assert_eq!(json(&out)["error"], "API key not configured");
@@ -61,8 +91,8 @@ fn exit_codes_say_what_went_wrong() {
     assert_eq!(json(&out)["valid"], false);
     let out = pregen(&db, &["frobnicate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = pregen(&db, &["queue"]).output().unwrap();
-    assert_eq!((out.status.code(), json(&out)["queueLength"].as_u64()), (Some(0), Some(0)));
+    let out = pregen(&db, &["queue", "clear"]).output().unwrap();
+    assert_eq!((out.status.code(), json(&out)["cancelled"].as_u64()), (Some(0), Some(1)));
 }
 
 #[test]

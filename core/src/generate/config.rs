@@ -50,6 +50,19 @@ impl Default for GeneratorConfig {
 }
 
 impl GeneratorConfig {
+    /// The defaults with the models read through `lookup` (pass `|name| std::env::var(name).ok()` for the
+    /// environment): `PREGEN_MODEL` for both types, `PREGEN_MODEL_DIAGNOSTIC` / `PREGEN_MODEL_PRACTICE` for one
+    /// (the per-type variable wins), as the old system let operators choose. Blank values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let both = get("PREGEN_MODEL").unwrap_or_else(|| DEFAULT_MODEL.to_owned());
+        Self {
+            diagnostic_model: get("PREGEN_MODEL_DIAGNOSTIC").unwrap_or_else(|| both.clone()),
+            practice_model: get("PREGEN_MODEL_PRACTICE").unwrap_or(both),
+            ..Self::default()
+        }
+    }
+
     /// The model for `exam_type`.
     pub fn model(&self, exam_type: ExamType) -> &str {
         match exam_type {

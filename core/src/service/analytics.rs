@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{PreGen, ServiceError};
 use crate::auth::authorize;
+use crate::error::ErrorCode;
 use crate::queue::StateCounts;
 use crate::store::{ExamAnalytics, GenerationSummary};
 
@@ -32,8 +33,25 @@ fn ratio(part: u64, whole: u64) -> Option<f64> {
 }
 
 impl PreGen {
-    /// The figures, by aggregate queries only.
+    /// The figures, by aggregate queries only. A failure is logged with `[Analytics]` and its code.
     pub async fn analytics(&self) -> Result<ServiceAnalytics, ServiceError> {
+        let figures = self.figures().await;
+        match &figures {
+            Ok(a) => tracing::info!(
+                "[Analytics] {} exams stored ({} used, {} unused, {} expired), {} users with one, {} without",
+                a.stats.total_generated,
+                a.stats.total_used,
+                a.stats.total_unused,
+                a.stats.total_expired,
+                a.stats.user_stats.users_with_pre_gen,
+                a.stats.user_stats.users_without_pre_gen,
+            ),
+            Err(e) => tracing::error!("[Analytics] could not compute the figures ({}): {e}", e.code()),
+        }
+        figures
+    }
+
+    async fn figures(&self) -> Result<ServiceAnalytics, ServiceError> {
         let now = self.clock.now();
         let stats = self.store.analytics(now, &self.config.policy).await?;
         let generation = self.store.generation_summary().await?;
@@ -57,6 +75,7 @@ impl PreGen {
         authorization: Option<&str>,
     ) -> Result<ServiceAnalytics, ServiceError> {
         if !authorize(self.config.cron_secret.as_ref(), authorization) {
+            tracing::warn!("[Analytics] refused: the bearer header does not match");
             return Err(ServiceError::Unauthorized);
         }
         self.analytics().await

@@ -1,13 +1,42 @@
 //! The cron sweep: plan what is missing for every active user in one query, enqueue it (deduped), collect
 //! finished batches, generate within a time budget (directly or as a new batch), clean up, and report.
+//!
+//! Every step runs even when an earlier one failed (jobs already queued are still worked, cleanup still runs),
+//! and every step that could not run is listed in [`CronReport::errors`]; a sweep with any such error is a
+//! failure ([`ServiceError::SweepFailed`], the route's 500), never a quiet success.
 
+use std::fmt;
+
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{PreGen, ServiceError};
 use crate::auth::authorize;
 use crate::config::SweepMode;
+use crate::error::ErrorCode;
+use crate::generate::GenerateError;
 use crate::queue::JobKey;
 use crate::store::iso;
+use crate::worker::DrainReport;
+
+/// A step of a sweep that could not run (or ran into store failures), with the stable code of its error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepStepError {
+    /// `plan`, `enqueue`, `collect`, `work`, `submit` or `cleanup`.
+    pub step: &'static str,
+    /// The error's stable code (`store.database`, `claude.overloaded`, ...).
+    pub code: &'static str,
+    /// The error's message.
+    pub message: String,
+    /// Whether the next sweep could succeed without anyone acting.
+    pub retryable: bool,
+}
+
+impl fmt::Display for SweepStepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ({})", self.step, self.message, self.code)
+    }
+}
 
 /// The cron route's `stats`: the old fields, then what this implementation adds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,19 +44,22 @@ use crate::store::iso;
 pub struct CronReport {
     /// Active users looked at.
     pub users_processed: u64,
-    /// Generations newly queued by this sweep.
+    /// Every (user, type) pair found below target (each has a job queued, new or already waiting), as the old
+    /// route counted its triggers.
     pub generation_triggered: u64,
-    /// Attempts that failed during this sweep, plus steps that could not run (enqueue, batch, generator).
+    /// Attempts that failed during this sweep, plus generation steps that could not run (no API key, batch
+    /// collection or submission, direct work).
     pub generation_errors: u64,
-    /// Whether cleanup ran to the end.
-    pub cleanup_completed: bool,
+    /// How many exams the cleanup deleted (0 when there was nothing to delete, or when the exam cleanup
+    /// failed: see `errors`). A number, as the old route returned.
+    pub cleanup_completed: u64,
     /// When the sweep started, ISO-8601 UTC.
     pub timestamp: String,
     /// Direct or batch.
     pub mode: SweepMode,
-    /// (user, type) pairs found below target.
+    /// (user, type) pairs found below target (same as `generationTriggered`).
     pub missing: u64,
-    /// Jobs newly queued (same as `generationTriggered`).
+    /// Jobs newly queued by this sweep (the rest of the missing pairs already had one).
     pub queued: u64,
     /// Exams generated and stored by this sweep (direct work and collected batches).
     pub completed: u64,
@@ -39,12 +71,108 @@ pub struct CronReport {
     pub batches_collected: u64,
     /// What this sweep's API use cost, in USD.
     pub cost_usd: f64,
-    /// Exams deleted by cleanup.
+    /// Exams deleted by cleanup (same as `cleanupCompleted`).
     pub exams_deleted: u64,
     /// Finished jobs deleted by cleanup.
     pub jobs_deleted: u64,
     /// Whether the time budget ended the direct work (what is left waits for the next sweep).
     pub budget_spent: bool,
+    /// Store failures met: failed steps (planning, enqueueing, cleanup, batch bookkeeping) plus refused claims
+    /// and unwritten job outcomes during direct work.
+    pub store_failures: u64,
+    /// Steps that could not run, in order; empty when the sweep did its work.
+    pub errors: Vec<SweepStepError>,
+}
+
+impl CronReport {
+    fn new(now: DateTime<Utc>, mode: SweepMode) -> Self {
+        Self {
+            users_processed: 0,
+            generation_triggered: 0,
+            generation_errors: 0,
+            cleanup_completed: 0,
+            timestamp: iso(now),
+            mode,
+            missing: 0,
+            queued: 0,
+            completed: 0,
+            failed: 0,
+            batches_submitted: 0,
+            batches_collected: 0,
+            cost_usd: 0.0,
+            exams_deleted: 0,
+            jobs_deleted: 0,
+            budget_spent: false,
+            store_failures: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Whether every step ran: no entry in [`CronReport::errors`].
+    pub fn succeeded(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    fn fail(&mut self, step: &'static str, error: &(impl ErrorCode + fmt::Display), store: bool) {
+        tracing::error!("[Cron] {step} failed ({}): {error}", error.code());
+        self.store_failures += u64::from(store);
+        self.errors.push(SweepStepError {
+            step,
+            code: error.code(),
+            message: error.to_string(),
+            retryable: error.is_retryable(),
+        });
+    }
+
+    fn fail_generation(&mut self, step: &'static str, error: &GenerateError) {
+        self.generation_errors += 1;
+        self.fail(step, error, matches!(error, GenerateError::Store(_)));
+    }
+
+    /// Counts a direct drain, and its store failures as a failed `work` step.
+    fn absorb(&mut self, drained: &DrainReport) {
+        self.completed += drained.succeeded;
+        self.failed += drained.failed;
+        self.budget_spent = drained.budget_spent;
+        if let Some(error) = &drained.error {
+            tracing::error!("[Cron] work met {} store failures: {error}", drained.store_failures());
+            self.generation_errors += 1;
+            self.store_failures += drained.store_failures();
+            self.errors.push(SweepStepError {
+                step: "work",
+                code: error.code,
+                message: format!("{} store failures; first: {}", drained.store_failures(), error.message),
+                retryable: true,
+            });
+        }
+    }
+}
+
+impl fmt::Display for CronReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} active users, {} pairs missing, {} jobs queued, {} exams generated, {} attempts failed, \
+             {} batches submitted, {} collected, ${:.4} spent, cleanup deleted {} exams and {} jobs",
+            self.users_processed,
+            self.missing,
+            self.queued,
+            self.completed,
+            self.failed,
+            self.batches_submitted,
+            self.batches_collected,
+            self.cost_usd,
+            self.exams_deleted,
+            self.jobs_deleted,
+        )?;
+        if self.budget_spent {
+            f.write_str(", budget spent")?;
+        }
+        if !self.errors.is_empty() {
+            write!(f, ", {} steps failed ({} store failures)", self.errors.len(), self.store_failures)?;
+        }
+        Ok(())
+    }
 }
 
 impl PreGen {
@@ -60,34 +188,12 @@ impl PreGen {
 
     /// One sweep (see the module doc). Safe to run in several processes at once: jobs are deduped by key,
     /// claimed under leases, and a job whose user is already stocked generates nothing.
+    ///
+    /// Errors: [`ServiceError::SweepFailed`] with the full report when any step could not run (planning,
+    /// enqueueing, batch collection or submission, store failures while working, cleanup).
     pub async fn sweep(&self) -> Result<CronReport, ServiceError> {
-        let now = self.clock.now();
-        let policy = &self.config.policy;
-        let sweep = &self.config.sweep;
-        let users = self.store.count_active_users(policy.active_since(now)).await?;
-        let missing = self.store.plan_missing(now, policy).await?;
-        let keys: Vec<JobKey> = missing.iter().map(|m| JobKey::new(m.user_id.as_str(), m.exam_type)).collect();
-        let enqueued = self.store.enqueue_many(&keys, now, &self.config.queue).await?;
-        let queued = enqueued.iter().filter(|e| e.created).count() as u64;
-        tracing::info!("[Cron] {users} active users, {} pairs missing, {queued} jobs queued", missing.len());
-        let mut report = CronReport {
-            users_processed: users,
-            generation_triggered: queued,
-            generation_errors: 0,
-            cleanup_completed: false,
-            timestamp: iso(now),
-            mode: sweep.mode,
-            missing: missing.len() as u64,
-            queued,
-            completed: 0,
-            failed: 0,
-            batches_submitted: 0,
-            batches_collected: 0,
-            cost_usd: 0.0,
-            exams_deleted: 0,
-            jobs_deleted: 0,
-            budget_spent: false,
-        };
+        let mut report = CronReport::new(self.clock.now(), self.config.sweep.mode);
+        self.plan_and_enqueue(&mut report).await;
         match &self.generator {
             Some(generator) => {
                 let spent_before = generator.client().usage_totals().cost.total_usd;
@@ -100,8 +206,39 @@ impl PreGen {
             }
         }
         self.clean_up(&mut report).await;
-        tracing::info!("[Cron] sweep done: {report:?}");
-        Ok(report)
+        if report.succeeded() {
+            tracing::info!("[Cron] sweep done: {report}");
+            Ok(report)
+        } else {
+            tracing::error!("[Cron] sweep could not do its work: {report}");
+            Err(ServiceError::SweepFailed(Box::new(report)))
+        }
+    }
+
+    async fn plan_and_enqueue(&self, report: &mut CronReport) {
+        let now = self.clock.now();
+        let policy = &self.config.policy;
+        match self.store.count_active_users(policy.active_since(now)).await {
+            Ok(users) => report.users_processed = users,
+            Err(e) => report.fail("plan", &e, true),
+        }
+        let missing = match self.store.plan_missing(now, policy).await {
+            Ok(missing) => missing,
+            Err(e) => return report.fail("plan", &e, true),
+        };
+        report.missing = missing.len() as u64;
+        report.generation_triggered = report.missing;
+        let keys: Vec<JobKey> = missing.iter().map(|m| JobKey::new(m.user_id.as_str(), m.exam_type)).collect();
+        match self.store.enqueue_many(&keys, now, &self.config.queue).await {
+            Ok(enqueued) => report.queued = enqueued.iter().filter(|e| e.created).count() as u64,
+            Err(e) => report.fail("enqueue", &e, true),
+        }
+        tracing::info!(
+            "[Cron] {} active users, {} pairs missing, {} jobs queued",
+            report.users_processed,
+            report.missing,
+            report.queued
+        );
     }
 
     async fn generate_within_budget(&self, generator: &crate::generate::Generator, report: &mut CronReport) {
@@ -113,21 +250,15 @@ impl PreGen {
                 report.failed += collected.failed;
                 report.cost_usd += collected.usage.cost.total_usd;
             }
-            Err(e) => {
-                tracing::error!("[Cron] collecting batches failed: {e}");
-                report.generation_errors += 1;
-            }
+            Err(e) => report.fail_generation("collect", &e),
         }
         match sweep.mode {
             SweepMode::Direct => match self.drain(sweep.budget).await {
-                Ok(drained) => {
-                    report.completed += drained.succeeded;
-                    report.failed += drained.failed;
-                    report.budget_spent = drained.budget_spent;
-                }
+                Ok(drained) => report.absorb(&drained),
+                Err(ServiceError::DrainFailed(drained)) => report.absorb(&drained),
                 Err(e) => {
-                    tracing::error!("[Cron] generation failed: {e}");
                     report.generation_errors += 1;
+                    report.fail("work", &e, matches!(e, ServiceError::Store(_)));
                 }
             },
             SweepMode::Batch => {
@@ -137,10 +268,7 @@ impl PreGen {
                 match submitted {
                     Ok(Some(_)) => report.batches_submitted = 1,
                     Ok(None) => {}
-                    Err(e) => {
-                        tracing::error!("[Cron] submitting a batch failed: {e}");
-                        report.generation_errors += 1;
-                    }
+                    Err(e) => report.fail_generation("submit", &e),
                 }
             }
         }
@@ -150,21 +278,17 @@ impl PreGen {
     async fn clean_up(&self, report: &mut CronReport) {
         let now = self.clock.now();
         let batch = self.config.sweep.cleanup_batch;
-        let exams = self.store.cleanup(now, &self.config.policy, batch).await;
-        let jobs = self.store.cleanup_jobs(now, &self.config.queue.retention, batch).await;
-        match (exams, jobs) {
-            (Ok(exams), Ok(jobs)) => {
+        match self.store.cleanup(now, &self.config.policy, batch).await {
+            Ok(exams) => {
                 report.exams_deleted = exams.total();
-                report.jobs_deleted = jobs;
-                report.cleanup_completed = true;
-                tracing::info!("[Cron] cleanup deleted {} exams and {jobs} jobs", exams.total());
+                report.cleanup_completed = exams.total();
             }
-            (exams, jobs) => {
-                for e in [exams.err(), jobs.err()].into_iter().flatten() {
-                    tracing::error!("[Cron] cleanup failed: {e}");
-                }
-                report.cleanup_completed = false;
-            }
+            Err(e) => report.fail("cleanup", &e, true),
         }
+        match self.store.cleanup_jobs(now, &self.config.queue.retention, batch).await {
+            Ok(jobs) => report.jobs_deleted = jobs,
+            Err(e) => report.fail("cleanup", &e, true),
+        }
+        tracing::info!("[Cron] cleanup deleted {} exams and {} jobs", report.exams_deleted, report.jobs_deleted);
     }
 }

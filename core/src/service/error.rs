@@ -1,8 +1,12 @@
 //! Errors of the service facade, each mapped to the old routes' statuses and messages.
 
+use std::fmt;
+
+use super::CronReport;
 use crate::error::ErrorCode;
 use crate::generate::GenerateError;
 use crate::store::StoreError;
+use crate::worker::DrainReport;
 
 /// What a service call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +30,42 @@ pub enum ServiceError {
     /// A job ended without an exam (its last error), or waiting for it ran out of time.
     #[error("generation failed: {0}")]
     JobFailed(String),
+    /// A sweep ran every step it could, but at least one could not run; the report lists which and why.
+    #[error("{}", SweepSummary(.0))]
+    SweepFailed(Box<CronReport>),
+    /// A drain met store failures (refused claims, unwritten outcomes); the report counts them.
+    #[error("{}", DrainSummary(.0))]
+    DrainFailed(Box<DrainReport>),
+}
+
+/// The message of a failed sweep: its first failed step, and how many more.
+struct SweepSummary<'a>(&'a CronReport);
+
+impl fmt::Display for SweepSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors = &self.0.errors;
+        match errors.first() {
+            Some(first) => write!(f, "sweep failed: {}: {}", first.step, first.message)?,
+            None => f.write_str("sweep failed")?,
+        }
+        if errors.len() > 1 {
+            write!(f, " (and {} more failed steps)", errors.len() - 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// The message of a failed drain: how many store failures, and the first.
+struct DrainSummary<'a>(&'a DrainReport);
+
+impl fmt::Display for DrainSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "work failed: {} store failures", self.0.store_failures())?;
+        if let Some(first) = &self.0.error {
+            write!(f, "; first: {}", first.message)?;
+        }
+        Ok(())
+    }
 }
 
 impl ErrorCode for ServiceError {
@@ -37,6 +77,8 @@ impl ErrorCode for ServiceError {
             ServiceError::Store(e) => e.code(),
             ServiceError::Generate(e) => e.code(),
             ServiceError::JobFailed(_) => "service.job_failed",
+            ServiceError::SweepFailed(report) => report.errors.first().map_or("service.sweep_failed", |e| e.code),
+            ServiceError::DrainFailed(report) => report.error.as_ref().map_or("service.drain_failed", |e| e.code),
         }
     }
 
@@ -44,7 +86,8 @@ impl ErrorCode for ServiceError {
         match self {
             ServiceError::Store(e) => e.is_retryable(),
             ServiceError::Generate(e) => e.is_retryable(),
-            ServiceError::JobFailed(_) => true,
+            ServiceError::JobFailed(_) | ServiceError::DrainFailed(_) => true,
+            ServiceError::SweepFailed(report) => report.errors.iter().all(|e| e.retryable),
             _ => false,
         }
     }

@@ -10,6 +10,7 @@ use super::ServiceError;
 use crate::api::GetExamBody;
 use crate::clock::Clock;
 use crate::config::PreGenConfig;
+use crate::error::ErrorCode;
 use crate::exam::ExamType;
 use crate::generate::{GenerateHandler, Generator};
 use crate::policy::Policy;
@@ -175,20 +176,56 @@ impl PreGen {
     }
 
     /// Claims the newest servable exam of (user, type) for the caller (the old GET route): atomic, so no exam is
-    /// ever served twice. After serving, a refill is queued in the background.
+    /// ever served twice.
+    ///
+    /// Either way the call is a sign of demand: the user is recorded as active and the type is queued (deduped,
+    /// without waiting for generation), as a refill after a hit or as the first exam after a miss. Once an exam is
+    /// claimed it is returned whatever happens next: the refill, the activity and the hit counters are best
+    /// effort, and their failures are logged with their code.
+    ///
+    /// Errors: only a failed claim ([`ServiceError::Store`]); nothing was taken then.
     pub async fn get_exam(&self, user: &UserId, exam_type: ExamType) -> Result<GetExamBody, ServiceError> {
-        let claim = self.store.claim_exam(user, exam_type, self.clock.now()).await?;
-        let served = claim.is_some();
-        if let Err(e) = self.store.record_get_outcome(served).await {
-            tracing::warn!("[Pre-Gen] could not count a get: {e}");
+        let claim = match self.store.claim_exam(user, exam_type, self.clock.now()).await {
+            Ok(claim) => claim,
+            Err(e) => {
+                tracing::error!("[Get Pre-Gen] claiming a {exam_type} exam for {user} failed ({}): {e}", e.code());
+                return Err(e.into());
+            }
+        };
+        match &claim {
+            Some(exam) => tracing::info!("[Get Pre-Gen] served {exam_type} exam {} to {user}", exam.id),
+            None => tracing::info!("[Get Pre-Gen] no pre-generated {exam_type} exam for {user}; queueing one"),
         }
-        if served {
-            tracing::info!("[Pre-Gen] served a pre-generated {exam_type} exam to {user}");
-            self.trigger(user, Trigger::Types(vec![exam_type])).await?;
-        } else {
-            tracing::info!("[Pre-Gen] no pre-generated {exam_type} exam for {user}");
-        }
+        self.after_get(user, exam_type, claim.is_some()).await;
         Ok(GetExamBody::from_claim(claim))
+    }
+
+    /// What follows a get, each part best effort and all at once (the store's writer commits them together):
+    /// count the hit or miss, record the user as active, queue the type.
+    async fn after_get(&self, user: &UserId, exam_type: ExamType, served: bool) {
+        let now = self.clock.now();
+        let why = if served { "refill" } else { "first exam" };
+        let (counted, active, queued) = tokio::join!(
+            self.store.record_get_outcome(served),
+            self.store.record_activity(user, now),
+            self.queue_missing(user, exam_type, now),
+        );
+        if let Err(e) = counted {
+            tracing::warn!("[Get Pre-Gen] could not count a get of {exam_type} for {user} ({}): {e}", e.code());
+        }
+        if let Err(e) = active {
+            tracing::warn!("[Get Pre-Gen] could not record {user} as active ({}): {e}", e.code());
+        }
+        match queued {
+            Ok(job) => tracing::debug!("[Get Pre-Gen] {why} of {exam_type} for {user}: {}", job.status),
+            Err(e) => {
+                tracing::warn!(
+                    "[Get Pre-Gen] could not queue the {why} of {exam_type} for {user} ({}): {e}",
+                    e.code()
+                );
+            }
+        }
+        self.wake_workers();
     }
 
     /// Records that `user` is active and queues what is missing for `trigger`, without waiting for generation.
@@ -202,19 +239,27 @@ impl PreGen {
         };
         let mut jobs = Vec::with_capacity(types.len());
         for exam_type in types {
-            let stock = self.store.stock(user, exam_type, now, &self.config.policy).await?;
-            if self.config.policy.missing(stock) == 0 {
-                jobs.push(TriggeredJob { exam_type, status: "stocked", job_id: None });
-                continue;
-            }
-            let enqueued =
-                self.store.enqueue(&JobKey::new(user.as_str(), exam_type), now, &self.config.queue).await?;
-            let status = if enqueued.created { "queued" } else { "already_queued" };
-            tracing::info!("[BGJob] {status} {exam_type} for {user} (job {})", enqueued.job.id);
-            jobs.push(TriggeredJob { exam_type, status, job_id: Some(enqueued.job.id.0) });
+            jobs.push(self.queue_missing(user, exam_type, now).await?);
         }
         self.wake_workers();
         Ok(TriggerReport { success: true, jobs })
+    }
+
+    /// Queues a job for (user, type) unless its stock is full; an unfinished job for the key is reused.
+    async fn queue_missing(
+        &self,
+        user: &UserId,
+        exam_type: ExamType,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<TriggeredJob, ServiceError> {
+        let stock = self.store.stock(user, exam_type, now, &self.config.policy).await?;
+        if self.config.policy.missing(stock) == 0 {
+            return Ok(TriggeredJob { exam_type, status: "stocked", job_id: None });
+        }
+        let enqueued = self.store.enqueue(&JobKey::new(user.as_str(), exam_type), now, &self.config.queue).await?;
+        let status = if enqueued.created { "queued" } else { "already_queued" };
+        tracing::debug!("[BGJob] {status} {exam_type} for {user} (job {})", enqueued.job.id);
+        Ok(TriggeredJob { exam_type, status, job_id: Some(enqueued.job.id.0) })
     }
 
     /// The queue in the old status shape, with counts per state.
@@ -230,9 +275,13 @@ impl PreGen {
     }
 
     /// Works due jobs for up to `budget` (the serverless path, e.g. in Next.js `after()`).
+    ///
+    /// Errors: [`ServiceError::ApiKeyMissing`] without a generator; [`ServiceError::DrainFailed`], with the full
+    /// report, when the store refused a claim or could not record an outcome.
     pub async fn drain(&self, budget: Duration) -> Result<DrainReport, ServiceError> {
         let runner = self.runner()?;
-        Ok(drain(&runner, budget, self.config.sweep.concurrency, &self.config.pool.holder_prefix).await)
+        let report = drain(&runner, budget, self.config.sweep.concurrency, &self.config.pool.holder_prefix).await;
+        if report.is_ok() { Ok(report) } else { Err(ServiceError::DrainFailed(Box::new(report))) }
     }
 
     /// Starts the in-process worker pool (long-running servers). Calling it again while running does nothing.

@@ -10,7 +10,7 @@ pub mod routes;
 mod schedule;
 
 pub use analytics::ServiceAnalytics;
-pub use cron::CronReport;
+pub use cron::{CronReport, SweepStepError};
 pub use error::ServiceError;
 pub use facade::{PreGen, PreGenerated, Trigger, TriggerReport, TriggeredJob};
 pub use routes::RouteResponse;

@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{PreGen, PreGenerated, ServiceError, Trigger};
+use super::{CronReport, PreGen, PreGenerated, ServiceError, Trigger};
+use crate::error::ErrorCode;
 use crate::exam::ExamType;
 use crate::store::UserId;
 
@@ -80,14 +81,31 @@ fn text<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     map.get(key).and_then(Value::as_str)
 }
 
-fn failure(e: &ServiceError) -> RouteResponse {
+/// The answer to a failed call; `prefix` is the route's log prefix (`[Pre-Gen]`, `[Cron]`, `[Analytics]`, ...).
+fn failure(e: &ServiceError, prefix: &str) -> RouteResponse {
     match e {
         ServiceError::Unauthorized => RouteResponse::new(401, json!({"error": "Unauthorized"})),
         ServiceError::BadRequest(m) => RouteResponse::new(400, json!({"error": m})),
         other => {
-            tracing::error!("[Pre-Gen] route failed: {other}");
+            tracing::error!("{prefix} route failed ({}): {other}", other.code());
             RouteResponse::new(500, json!({"error": other.to_string()}))
         }
+    }
+}
+
+/// The cron route's answer to a sweep: 200 `{success: true, stats}`; when a step could not run, 500
+/// `{success: false, error, code, stats}` (the stats say what did run); 401 and other failures as every route.
+/// The `pregen cron` command prints the same body.
+pub fn sweep_response(result: Result<CronReport, ServiceError>) -> RouteResponse {
+    match &result {
+        Ok(stats) => RouteResponse::new(200, json!({"success": true, "stats": stats})),
+        Err(e) => match e {
+            ServiceError::SweepFailed(stats) => RouteResponse::new(
+                500,
+                json!({"success": false, "error": e.to_string(), "code": e.code(), "stats": stats}),
+            ),
+            other => failure(other, "[Cron]"),
+        },
     }
 }
 
@@ -108,7 +126,7 @@ impl PreGen {
                 200,
                 json!({"success": true, "examId": exam_id, "questionCount": question_count}),
             ),
-            Err(e) => failure(&e),
+            Err(e) => failure(&e, "[Pre-Gen]"),
         }
     }
 
@@ -133,26 +151,22 @@ impl PreGen {
         };
         match self.get_exam(&user, exam_type).await {
             Ok(body) => RouteResponse::new(200, serde_json::to_value(body).unwrap_or(Value::Null)),
-            Err(e) => {
-                tracing::error!("[Pre-Gen] get failed: {e}");
-                RouteResponse::new(500, json!({"error": "Database error", "preGenerated": false}))
-            }
+            // `get_exam` logged the cause with `[Get Pre-Gen]`; the body tells no internals.
+            Err(_) => RouteResponse::new(500, json!({"error": "Database error", "preGenerated": false})),
         }
     }
 
     /// `GET` (Vercel cron) or `POST` (external cron) `/api/cron/generate-exams`, with the `Authorization` header.
+    /// Answers as [`sweep_response`].
     pub async fn cron_route(&self, authorization: Option<&str>) -> RouteResponse {
-        match self.cron(authorization).await {
-            Ok(stats) => RouteResponse::new(200, json!({"success": true, "stats": stats})),
-            Err(e) => failure(&e),
-        }
+        sweep_response(self.cron(authorization).await)
     }
 
     /// `GET /api/pre-gen-analytics`, with the `Authorization` header.
     pub async fn analytics_route(&self, authorization: Option<&str>) -> RouteResponse {
         match self.analytics_authorized(authorization).await {
             Ok(stats) => RouteResponse::new(200, json!({"success": true, "stats": stats})),
-            Err(e) => failure(&e),
+            Err(e) => failure(&e, "[Analytics]"),
         }
     }
 
@@ -193,7 +207,7 @@ impl PreGen {
         };
         match self.trigger(&user, trigger).await {
             Ok(report) => RouteResponse::new(202, serde_json::to_value(report).unwrap_or(Value::Null)),
-            Err(e) => failure(&e),
+            Err(e) => failure(&e, "[BGJob]"),
         }
     }
 }

@@ -55,6 +55,14 @@ impl Schedule {
 }
 
 impl PreGen {
+    /// The configured schedule: `PREGEN_SCHEDULE` when [`PreGenConfig::from_env`](crate::config::PreGenConfig)
+    /// read one, else the default `0 */6 * * *`. What `pregen cron --schedule` runs when given no expression.
+    ///
+    /// Errors: [`ScheduleError`] when the configured expression does not parse.
+    pub fn schedule(&self) -> Result<Schedule, ScheduleError> {
+        Schedule::parse(&self.config.schedule)
+    }
+
     /// Runs the sweep at each occurrence of `schedule` until `stop` completes. A failed sweep is logged and the
     /// schedule goes on.
     pub async fn run_schedule(self: Arc<Self>, schedule: Schedule, stop: impl Future<Output = ()>) {
@@ -72,7 +80,7 @@ impl PreGen {
                 _ = tokio::time::sleep(wait) => {}
             }
             if let Err(e) = self.sweep().await {
-                tracing::error!("[Cron] scheduled sweep failed: {e}");
+                tracing::error!("[Cron] scheduled sweep failed ({}): {e}", crate::error::ErrorCode::code(&e));
             }
         }
     }

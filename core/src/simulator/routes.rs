@@ -128,9 +128,14 @@ fn too_large(limit: usize, rid: &str) -> Outcome {
     Outcome::error(413, "request_too_large", message, rid)
 }
 
+/// What every 401 adds, so a newcomer who points `ANTHROPIC_BASE_URL` here with their own key learns why.
+const KEY_HINT: &str = "(this is the pregen Claude simulator, not the Claude API: send the apiKey that \
+     `pregen simulate` printed, or start it with --api-key)";
+
 /// A 401 unless exactly the configured `x-api-key` is sent (and no `Authorization` besides it).
 fn check_auth(headers: &HeaderMap, key: &str, rid: &str) -> Option<Outcome> {
-    let refuse = |message: &str| Some(Outcome::error(401, "authentication_error", message, rid));
+    let refuse =
+        |message: &str| Some(Outcome::error(401, "authentication_error", format!("{message} {KEY_HINT}"), rid));
     let api_key = header(headers, "x-api-key");
     if api_key.is_some() && headers.contains_key("authorization") {
         return refuse("Send either x-api-key or Authorization, not both");

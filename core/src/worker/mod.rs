@@ -8,7 +8,7 @@ mod pool;
 mod runner;
 mod signal;
 
-pub use drain::{DrainReport, drain};
+pub use drain::{DrainReport, OUTCOME_NOT_RECORDED, StoreFailure, drain};
 pub use handler::{HandlerError, HandlerOutput, JobContext, JobHandler};
 pub use pool::{PoolOptions, ShutdownReport, WorkerPool};
 pub use runner::{PANIC_CODE, RunOutcome, Runner};

@@ -1,6 +1,9 @@
 //! `pregen demo`: the README's main job. Registers demo users, pre-generates both exam types for each through
 //! the queue and a worker pool (with a progress bar on stderr), claims one exam as the get route would, validates
 //! it, and prints the analytics. Without `ANTHROPIC_API_KEY` it runs against the local simulator and says so.
+//!
+//! On a terminal a person sees the bar (log lines print above it; per-job lines are debug level) and a short
+//! summary on stderr; the JSON result goes to stdout.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,6 +18,7 @@ use serde_json::json;
 
 use crate::context::{Claude, Context};
 use crate::output::{CliError, FAILURE, Outcome};
+use crate::progress::Shown;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -43,10 +47,15 @@ pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
         let report = ctx.service.trigger(user, Trigger::Types(ExamType::ALL.to_vec())).await?;
         jobs.extend(report.jobs.into_iter().filter_map(|j| j.job_id.map(JobId)));
     }
-    eprintln!("[Pre-Gen] {} users registered, {} exams to generate", users.len(), jobs.len());
+    tracing::info!("[Pre-Gen] {} demo users registered, {} exams to generate", users.len(), jobs.len());
     ctx.service.start_workers()?;
+    let started = tokio::time::Instant::now();
     let (succeeded, failed) = wait_with_progress(&ctx, &jobs, Duration::from_secs(args.timeout)).await?;
     ctx.service.shutdown(Duration::from_secs(10)).await;
+    tracing::info!(
+        "[Pre-Gen] {succeeded} exams ready, {failed} failed, in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let claimed = ctx.service.get_exam(&users[0], ExamType::Practice).await?;
     let claimed_report = match &claimed {
@@ -69,6 +78,7 @@ pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
         }
         GetExamBody::NotAvailable { reason, .. } => json!({"valid": false, "reason": reason}),
     };
+    summarize(&claimed_report);
     let analytics = ctx.service.analytics().await?;
     let ok = failed == 0 && claimed_report["valid"] == true;
     let body = json!({
@@ -83,9 +93,33 @@ pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
     Ok(Outcome { body, exit: if ok { 0 } else { FAILURE } })
 }
 
-/// Polls the jobs until each is finished or `timeout` passes, drawing a progress bar on stderr.
+/// One readable line about the claimed exam, for the person at the terminal.
+fn summarize(claimed: &serde_json::Value) {
+    if claimed["valid"] == true {
+        let keys = &claimed["keyPositions"];
+        tracing::info!(
+            "[Get Pre-Gen] claimed a practice exam of {} items: valid, answer keys A {} / B {} / C {} / D {}",
+            claimed["questionCount"],
+            keys["A"],
+            keys["B"],
+            keys["C"],
+            keys["D"]
+        );
+    } else if let Some(reason) = claimed["reason"].as_str() {
+        tracing::warn!("[Get Pre-Gen] no practice exam to claim: {reason}");
+    } else {
+        let codes: std::collections::BTreeSet<&str> =
+            claimed["problems"].as_array().into_iter().flatten().filter_map(|p| p["code"].as_str()).collect();
+        let codes: Vec<&str> = codes.into_iter().collect();
+        tracing::warn!("[Get Pre-Gen] the claimed practice exam is not valid: {}", codes.join(", "));
+    }
+}
+
+/// Polls the jobs until each is finished or `timeout` passes, drawing a progress bar on stderr (log lines
+/// print above it).
 async fn wait_with_progress(ctx: &Context, jobs: &[JobId], timeout: Duration) -> Result<(u64, u64), CliError> {
-    let bar = ProgressBar::new(jobs.len() as u64);
+    let shown = Shown::new(ProgressBar::new(jobs.len() as u64));
+    let bar = shown.bar();
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} exams {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

@@ -1,10 +1,11 @@
-//! `pregen simulate`: serve the Claude API simulator on loopback until Ctrl-C. Prints `{"url": "..."}` first,
-//! so scripts can point `ANTHROPIC_BASE_URL` at it (with `ANTHROPIC_API_KEY=sk-ant-simulator-local`).
+//! `pregen simulate`: serve the Claude API simulator on loopback until Ctrl-C. Prints `{"url": ..., "apiKey": ...}`
+//! first, so scripts can point `ANTHROPIC_BASE_URL` at the URL with `ANTHROPIC_API_KEY` set to the key it accepts
+//! (`sk-ant-simulator-local` unless `--api-key` says otherwise).
 
 use std::io::Write;
 use std::net::SocketAddr;
 
-use pregen_core::simulator::{FaultPlan, LatencyModel, Simulator, SimulatorConfig};
+use pregen_core::simulator::{DEFAULT_API_KEY, FaultPlan, LatencyModel, Simulator, SimulatorConfig};
 use serde_json::json;
 
 use crate::output::{CliError, Outcome};
@@ -23,6 +24,9 @@ pub(crate) struct Args {
     /// Answer at Claude Haiku's pace instead of at once.
     #[arg(long)]
     realistic: bool,
+    /// The API key the simulator accepts (any other gets 401), e.g. the one already in `ANTHROPIC_API_KEY`.
+    #[arg(long, default_value = DEFAULT_API_KEY)]
+    api_key: String,
 }
 
 pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
@@ -32,15 +36,29 @@ pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
         }
         None => FaultPlan::None,
     };
+    let api_key = args.api_key.trim();
+    if api_key.is_empty() {
+        return Err(CliError::BadInput("--api-key must not be empty".into()));
+    }
     let latency = if args.realistic { LatencyModel::haiku() } else { LatencyModel::none() };
-    let config =
-        SimulatorConfig::builder().addr(args.addr).seed(args.seed).faults(faults).latency(latency).build()?;
+    let config = SimulatorConfig::builder()
+        .addr(args.addr)
+        .seed(args.seed)
+        .faults(faults)
+        .latency(latency)
+        .api_key(api_key)
+        .build()?;
     let sim = Simulator::start(config).await?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", json!({"url": sim.url()}))?;
+    writeln!(out, "{}", json!({"url": sim.url(), "apiKey": api_key}))?;
     out.flush()?;
     drop(out);
-    tracing::info!("serving the Claude API simulator at {} until Ctrl-C", sim.url());
+    tracing::info!(
+        "[Pre-Gen] serving the pregen Claude simulator at {} until Ctrl-C; use ANTHROPIC_BASE_URL={} with \
+         ANTHROPIC_API_KEY set to the apiKey printed on stdout",
+        sim.url(),
+        sim.url()
+    );
     sim.run_until(async {
         let _ = tokio::signal::ctrl_c().await;
     })
