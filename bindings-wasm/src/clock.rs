@@ -8,6 +8,12 @@ pub(crate) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(millis as i64).unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
+/// An HTTP date (a `Retry-After` value) read by the browser's `Date.parse`; `None` when it cannot read it.
+pub(crate) fn http_date(text: &str) -> Option<DateTime<Utc>> {
+    let millis = js_sys::Date::parse(text);
+    if millis.is_finite() { DateTime::from_timestamp_millis(millis as i64) } else { None }
+}
+
 /// A jitter draw, uniform in [0, 1), for the core's backoff.
 pub(crate) fn jitter_unit() -> f64 {
     js_sys::Math::random()

@@ -9,12 +9,12 @@ use std::rc::{Rc, Weak};
 use chrono::{DateTime, TimeDelta, Utc};
 use js_sys::Function;
 use pregen_core::queue::{
-    Job, JobId, JobKey, JobState, Outcome, QueueStatus, Tracker, answer_outcome, unreachable_outcome,
+    Job, JobId, JobKey, JobState, Outcome, QueueStatus, Tracker, answer_outcome, parse_retry_after_with,
+    unreachable_outcome,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen_futures::spawn_local;
-use web_sys::{AbortController, StorageEvent};
+use web_sys::{AbortController, MessageEvent};
 
 use crate::clock;
 use crate::errors::TrackerError;
@@ -23,6 +23,7 @@ use crate::locks::{HeldLock, Locks};
 use crate::log;
 use crate::options::TrackerConfig;
 use crate::storage::SavedJobs;
+use crate::task;
 use crate::types::{Enqueued, to_js};
 
 /// How soon to look again when something is due that this tab could not start (its attempt lock was taken).
@@ -40,8 +41,8 @@ struct Plan {
     elsewhere: Vec<String>,
 }
 
-/// The `storage` event listener, kept to remove it on stop.
-type StorageListener = Closure<dyn FnMut(StorageEvent)>;
+/// The listener for other tabs' copies, kept to remove it on stop.
+type TabListener = Closure<dyn FnMut(MessageEvent)>;
 
 /// One page's tracker: the saved jobs, the locks, this tab's running attempts and its wake timer.
 pub(crate) struct Driver {
@@ -53,7 +54,7 @@ pub(crate) struct Driver {
     watched: RefCell<Vec<String>>,
     wake: RefCell<Option<crate::timer::Timeout>>,
     on_change: RefCell<Option<Function>>,
-    storage_listener: RefCell<Option<StorageListener>>,
+    tab_listener: RefCell<Option<TabListener>>,
     stopped: Cell<bool>,
 }
 
@@ -68,7 +69,7 @@ impl Driver {
             watched: RefCell::default(),
             wake: RefCell::default(),
             on_change: RefCell::default(),
-            storage_listener: RefCell::default(),
+            tab_listener: RefCell::default(),
             stopped: Cell::new(false),
         });
         driver.listen_to_other_tabs();
@@ -83,22 +84,22 @@ impl Driver {
     ) -> Result<R, TrackerError> {
         let me = self.clone();
         let work = async move {
-            let mut tracker = me.saved.load(me.config.queue, true)?;
+            let mut tracker = me.saved.load(me.config.queue).await?;
             let result = change(&mut tracker, clock::now());
-            me.saved.save(&tracker)?;
+            me.saved.save(&tracker).await?;
             Ok(result)
         };
         self.locks.exclusive(&self.config.state_lock(), work).await?
     }
 
-    /// The status of the saved jobs now (read without the lock: one `localStorage` read is atomic).
+    /// The status now, of this tab's latest view of the jobs (kept current by every change in any tab).
     pub(crate) fn status(&self) -> Result<QueueStatus, TrackerError> {
-        Ok(self.saved.load(self.config.queue, false)?.status(clock::now()))
+        Ok(self.saved.view(self.config.queue)?.status(clock::now()))
     }
 
     /// Every saved job, finished ones included until retention purges them.
     pub(crate) fn jobs(&self) -> Result<Vec<Job>, TrackerError> {
-        Ok(self.saved.load(self.config.queue, false)?.jobs().to_vec())
+        Ok(self.saved.view(self.config.queue)?.jobs().to_vec())
     }
 
     /// Enqueues `keys` (a key with an unfinished job is not queued twice) and starts what is due.
@@ -137,8 +138,9 @@ impl Driver {
         }
         self.wake.borrow_mut().take();
         self.on_change.borrow_mut().take();
-        if let (Some(window), Some(listener)) = (web_sys::window(), self.storage_listener.borrow_mut().take()) {
-            let _ = window.remove_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
+        if let (Some(channel), Some(_listener)) = (self.saved.channel(), self.tab_listener.borrow_mut().take()) {
+            channel.set_onmessage(None);
+            channel.close();
         }
         for (_, _, controller) in self.running_here.borrow().iter() {
             controller.abort();
@@ -151,7 +153,7 @@ impl Driver {
             return;
         }
         let me = self.clone();
-        spawn_local(async move {
+        task::spawn(async move {
             if let Err(err) = me.clone().pump_once().await {
                 log::warn(&format!("could not run the queue: {err}"));
                 me.schedule(Some(clock::now() + FAILED_PUMP_RETRY));
@@ -163,7 +165,7 @@ impl Driver {
         let me = self.clone();
         let plan = self.locks.exclusive(&self.config.state_lock(), me.plan()).await??;
         for (job, lock, controller) in plan.started {
-            spawn_local(self.clone().run_attempt(job, lock, controller));
+            task::spawn(self.clone().run_attempt(job, lock, controller));
         }
         self.watch(plan.elsewhere);
         self.schedule(plan.wake);
@@ -174,7 +176,7 @@ impl Driver {
     /// Under the state lock: settles attempts whose tab went away and attempts past their deadline, purges what
     /// retention allows, and starts every due job.
     async fn plan(self: Rc<Self>) -> Result<Plan, TrackerError> {
-        let mut tracker = self.saved.load(self.config.queue, true)?;
+        let mut tracker = self.saved.load(self.config.queue).await?;
         if let Some(held) = self.locks.held().await {
             self.settle_lost(&mut tracker, &held, clock::now());
         }
@@ -197,7 +199,7 @@ impl Driver {
             let controller = AbortController::new().map_err(|e| TrackerError::browser("AbortController", &e))?;
             started.push((tracker.start(&id, now)?, lock, controller));
         }
-        self.saved.save(&tracker)?;
+        self.saved.save(&tracker).await?;
         let mut running_here = self.running_here.borrow_mut();
         for (job, _, controller) in &started {
             running_here.push((job.id.clone(), job.attempt, controller.clone()));
@@ -248,22 +250,23 @@ impl Driver {
         self.running_here
             .borrow_mut()
             .retain(|(run_id, run_attempt, _)| !(*run_id == id && *run_attempt == attempt));
-        let report_id = id.clone();
-        let report = if matches!(answer, Answer::Aborted) && self.stopped.get() {
-            self.change(move |tracker, now| tracker.release(&report_id, attempt, now)).await
-        } else {
-            let outcome = match answer {
-                Answer::Answered { status, retry_after, body } => {
-                    answer_outcome(status, retry_after.as_deref(), &body, clock::now())
-                }
-                Answer::Aborted => Outcome::TimedOut,
-                Answer::Unreachable(why) => unreachable_outcome(&why),
-            };
-            self.change(move |tracker, now| {
-                tracker.finish(&report_id, attempt, &outcome, now, clock::jitter_unit())
-            })
-            .await
+        // `None`: the tracker stopped and aborted the attempt, which is handed back uncounted.
+        let outcome = match answer {
+            Answer::Aborted if self.stopped.get() => None,
+            Answer::Answered { status, retry_after, body } => {
+                let wait = retry_after.and_then(|v| parse_retry_after_with(&v, clock::now(), clock::http_date));
+                Some(answer_outcome(status, wait, &body))
+            }
+            Answer::Aborted => Some(Outcome::TimedOut),
+            Answer::Unreachable(why) => Some(unreachable_outcome(&why)),
         };
+        let report_id = id.clone();
+        let report = self
+            .change(move |tracker, now| match outcome {
+                Some(outcome) => tracker.finish(&report_id, attempt, &outcome, now, clock::jitter_unit()),
+                None => tracker.release(&report_id, attempt, now),
+            })
+            .await;
         lock.release();
         match report {
             Ok(Ok(job)) => log_decision(&job),
@@ -304,29 +307,30 @@ impl Driver {
         }
     }
 
-    /// Hears of other tabs' changes (the `storage` event): re-arms the timer and watches for the new state.
+    /// Hears of other tabs' changes (their copies on the channel): re-arms the timer and watches for the new
+    /// state.
     fn listen_to_other_tabs(self: &Rc<Self>) {
-        let Some(window) = web_sys::window() else {
+        let Some(channel) = self.saved.channel() else {
             return;
         };
         let weak = Rc::downgrade(self);
-        let listener = Closure::<dyn FnMut(StorageEvent)>::new(move |event: StorageEvent| {
-            upgrade_and(&weak, |me| {
-                if me.saved.is_key(event.key()) {
+        let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some(text) = event.data().as_string() {
+                upgrade_and(&weak, |me| {
+                    me.saved.heard(text);
                     me.refresh();
-                }
-            })
+                })
+            }
         });
-        if window.add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref()).is_ok() {
-            *self.storage_listener.borrow_mut() = Some(listener);
-        }
+        channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        *self.tab_listener.borrow_mut() = Some(listener);
     }
 
     fn refresh(self: &Rc<Self>) {
         if self.stopped.get() {
             return;
         }
-        match self.saved.load(self.config.queue, false) {
+        match self.saved.view(self.config.queue) {
             Ok(tracker) => {
                 let elsewhere = self.running_elsewhere(&tracker, &self.running_here.borrow());
                 self.watch(elsewhere);

@@ -27,7 +27,8 @@ pub(crate) enum Answer {
 
 /// The request body, the route's `{userId, examType}`.
 fn body(job: &Job) -> String {
-    serde_json::json!({"userId": job.key.user_id, "examType": job.key.exam_type}).to_string()
+    // Serialising the key itself gives exactly the route's two fields.
+    serde_json::to_string(&job.key).unwrap_or_default()
 }
 
 fn init(job: &Job, signal: &AbortSignal) -> Result<RequestInit, JsValue> {

@@ -1,8 +1,9 @@
 //! pregen-wasm: the browser's pre-generation job tracker. The old page module's functions
 //! (`enqueueExamGeneration`, `triggerBackgroundPreGeneration`, `getJobQueueStatus`, `clearJobQueue`) run on
 //! pregen-core's queue state machine, compiled to WASM. The browser supplies the I/O and the inputs: `fetch` with
-//! an `AbortController` per attempt, `setTimeout`, `localStorage` (jobs survive a reload), Web Locks (two tabs never
-//! send one job twice), `Date.now` and `Math.random`. Every rule is the core's.
+//! an `AbortController` per attempt, `setTimeout`, IndexedDB (jobs survive a reload), Web Locks and a
+//! `BroadcastChannel` (tabs share one queue and never send one job twice), `Date.now` and `Math.random`. Every rule
+//! is the core's.
 //!
 //! Built with `wasm-bindgen --target web` by `build.sh`; the generated `pkg/pregen_wasm.d.ts` types the API.
 
@@ -10,10 +11,12 @@ mod clock;
 mod driver;
 mod errors;
 mod http;
+mod idb;
 mod locks;
 mod log;
 mod options;
 mod storage;
+mod task;
 mod timer;
 mod types;
 
@@ -22,14 +25,13 @@ use std::rc::Rc;
 use js_sys::{Function, Promise};
 use pregen_core::queue::{InputError, parse_exam_type, parse_key, trigger_types};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::driver::Driver;
 use crate::errors::TrackerError;
-use crate::options::TrackerConfig;
+use crate::options::{JsObject, TrackerConfig};
 use crate::types::to_js;
 
-/// The pre-generation job tracker of one page. Jobs are shared by the origin's tabs through `localStorage`;
+/// The pre-generation job tracker of one page. Jobs are shared by the origin's tabs through IndexedDB;
 /// creating a tracker resumes them.
 #[wasm_bindgen]
 pub struct JobTracker {
@@ -57,14 +59,13 @@ impl JobTracker {
     pub fn new(
         #[wasm_bindgen(unchecked_optional_param_type = "TrackerOptions")] options: Option<JsValue>,
     ) -> Result<JobTracker, JsValue> {
-        let json = match options {
-            None => None,
-            Some(options) => {
-                let text = js_sys::JSON::stringify(&options).map_err(|e| TrackerError::browser("options", &e))?;
-                Some(String::from(text))
+        let options = match options {
+            Some(value) if !value.is_object() => {
+                return Err(TrackerError::Options("options must be an object".into()).into());
             }
+            other => other.map(JsObject),
         };
-        let config = TrackerConfig::from_json(json.as_deref())?;
+        let config = TrackerConfig::from_options(options.as_ref())?;
         Ok(JobTracker { driver: Driver::start(config) })
     }
 
@@ -79,10 +80,9 @@ impl JobTracker {
     ) -> Result<Promise, JsValue> {
         let key = parse_key(&user_text(&user_id)?, &exam_type_text(&exam_type)).map_err(TrackerError::from)?;
         let driver = self.driver.clone();
-        Ok(future_to_promise(async move {
+        Ok(task::promise(async move {
             let mut enqueued = driver.enqueue(vec![key]).await?;
-            let first = enqueued.pop().ok_or_else(|| TrackerError::Browser("nothing enqueued".into()))?;
-            Ok(to_js(&first)?)
+            to_js(&enqueued.pop().ok_or_else(|| TrackerError::Browser("nothing enqueued".into()))?)
         }))
     }
 
@@ -107,7 +107,7 @@ impl JobTracker {
             .collect::<Result<Vec<_>, _>>()
             .map_err(TrackerError::from)?;
         let driver = self.driver.clone();
-        Ok(future_to_promise(async move { Ok(to_js(&driver.enqueue(keys).await?)?) }))
+        Ok(task::promise(async move { to_js(&driver.enqueue(keys).await?) }))
     }
 
     /// The queue's status now, in the old shape (`queueLength`, `isProcessing`, `jobs`) plus `counts` and
@@ -127,7 +127,7 @@ impl JobTracker {
     #[wasm_bindgen(js_name = clearJobQueue, unchecked_return_type = "Promise<number>")]
     pub fn clear_job_queue(&self) -> Promise {
         let driver = self.driver.clone();
-        future_to_promise(async move { Ok(JsValue::from(driver.clear().await? as f64)) })
+        task::promise(async move { Ok(JsValue::from(driver.clear().await? as f64)) })
     }
 
     /// Calls `callback(status)` after every change this tab makes or hears of from another tab; `null` stops it.

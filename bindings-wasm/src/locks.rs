@@ -7,11 +7,12 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::errors::TrackerError;
 use crate::log;
@@ -83,21 +84,32 @@ impl Locks {
         name: &str,
         work: impl Future<Output = R> + 'static,
     ) -> Result<R, TrackerError> {
-        let Some(manager) = &self.0 else {
-            return Ok(work.await);
-        };
         let slot: Rc<RefCell<Option<R>>> = Rc::default();
         let filled = slot.clone();
+        self.run_exclusive(name, Box::pin(async move { *filled.borrow_mut() = Some(work.await) })).await?;
+        let result = slot.borrow_mut().take();
+        result.ok_or_else(|| TrackerError::Browser(format!("lock {name} released before its work finished")))
+    }
+
+    /// The untyped part of [`Locks::exclusive`], kept out of its generic code.
+    async fn run_exclusive(
+        &self,
+        name: &str,
+        work: Pin<Box<dyn Future<Output = ()>>>,
+    ) -> Result<(), TrackerError> {
+        let Some(manager) = &self.0 else {
+            work.await;
+            return Ok(());
+        };
         let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
-            future_to_promise(async move {
-                *filled.borrow_mut() = Some(work.await);
+            crate::task::promise(async move {
+                work.await;
                 Ok(JsValue::UNDEFINED)
             })
         });
         let granted = manager.request(name, &options(false), callback.unchecked_ref());
         JsFuture::from(granted).await.map_err(|e| TrackerError::browser("lock request", &e))?;
-        let result = slot.borrow_mut().take();
-        result.ok_or_else(|| TrackerError::Browser(format!("lock {name} released before its work finished")))
+        Ok(())
     }
 
     /// Takes the exclusive lock `name` if nobody holds it; `None` when someone does. Without Web Locks, a guard

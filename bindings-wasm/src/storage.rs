@@ -1,82 +1,118 @@
-//! The saved jobs in the page's `localStorage` (one JSON value under the storage key), so they survive a reload
-//! and every tab of the origin sees one queue. Without `localStorage` (blocked by the browser) the jobs live in
-//! this tab's memory only, and a warning says so.
+//! The saved jobs: one JSON record in the page's IndexedDB (a database named by the storage key), so they survive
+//! a reload and all tabs of the origin share one queue. Reads and writes happen under the state lock, and a write
+//! returns only once it committed. A `BroadcastChannel` of the same name hands every new copy to the other tabs;
+//! each tab keeps the latest copy it knows as its view, for the synchronous status. Without IndexedDB (blocked by
+//! the browser) the jobs live in this tab only, and a warning says so.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use pregen_core::queue::{QueueOptions, SavedQueue, Tracker};
+use web_sys::{BroadcastChannel, IdbFactory};
 
 use crate::errors::TrackerError;
+use crate::idb::Records;
 use crate::log;
+
+/// The record holding the jobs.
+const RECORD: &str = "jobs";
+/// Where a copy the core refused is kept, so nothing is lost silently.
+const REFUSED_RECORD: &str = "refused";
 
 /// Where this tab reads and writes the saved jobs.
 pub(crate) struct SavedJobs {
-    key: String,
-    local: Option<web_sys::Storage>,
-    memory: RefCell<Option<String>>,
+    name: String,
+    factory: Option<IdbFactory>,
+    records: RefCell<Option<Rc<Records>>>,
+    view: RefCell<Option<String>>,
+    channel: Option<BroadcastChannel>,
+}
+
+/// Restores `tracker` from the saved text; the reason when the copy is refused.
+fn restore(tracker: &mut Tracker, text: &str) -> Result<(), String> {
+    let saved = serde_json::from_str::<SavedQueue>(text).map_err(|e| format!("unreadable: {e}"))?;
+    tracker.restore(saved).map_err(|e| e.to_string())
 }
 
 impl SavedJobs {
-    /// The saved jobs under `key` in `localStorage`, or in memory when the browser refuses `localStorage`.
-    pub(crate) fn open(key: &str) -> Self {
-        let local = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-        if local.is_none() {
-            log::warn("localStorage is unavailable: jobs are kept in this tab only and are lost on reload");
+    /// The saved jobs of `name`, in IndexedDB when the browser allows it.
+    pub(crate) fn open(name: &str) -> Self {
+        let window = web_sys::window();
+        let factory = window.as_ref().and_then(|w| w.indexed_db().ok().flatten());
+        if factory.is_none() {
+            log::warn("IndexedDB is unavailable: jobs are kept in this tab only and are lost on reload");
         }
-        Self { key: key.to_owned(), local, memory: RefCell::new(None) }
+        let channel = BroadcastChannel::new(name).ok();
+        Self { name: name.to_owned(), factory, records: RefCell::default(), view: RefCell::default(), channel }
     }
 
-    fn read(&self) -> Option<String> {
-        match &self.local {
-            Some(storage) => storage.get_item(&self.key).ok().flatten(),
-            None => self.memory.borrow().clone(),
-        }
-    }
-
-    fn write(&self, key: &str, text: &str) -> Result<(), TrackerError> {
-        match &self.local {
-            Some(storage) => storage.set_item(key, text).map_err(|e| TrackerError::browser("localStorage", &e)),
-            None => {
-                *self.memory.borrow_mut() = Some(text.to_owned());
-                Ok(())
-            }
-        }
-    }
-
-    /// A tracker with `options` over the saved jobs (none saved: empty). A copy the core refuses is reported
-    /// and, when `repair` (the caller holds the state lock and will save), kept under `<key>:corrupt` so
-    /// nothing is lost silently; the tracker then starts empty.
-    pub(crate) fn load(&self, options: QueueOptions, repair: bool) -> Result<Tracker, TrackerError> {
-        let mut tracker = Tracker::new(options)?;
-        let Some(text) = self.read() else {
-            return Ok(tracker);
+    async fn records(&self) -> Result<Option<Rc<Records>>, TrackerError> {
+        let Some(factory) = &self.factory else {
+            return Ok(None);
         };
-        let restored = serde_json::from_str::<SavedQueue>(&text)
-            .map_err(|e| format!("unreadable: {e}"))
-            .and_then(|saved| tracker.restore(saved).map_err(|e| e.to_string()));
-        if let Err(why) = restored {
-            if repair {
-                let backup = format!("{}:corrupt", self.key);
-                log::warn(&format!("saved jobs refused ({why}); moved to {backup}, starting empty"));
-                self.write(&backup, &text)?;
-            } else {
-                log::warn(&format!("saved jobs refused ({why})"));
+        if let Some(records) = self.records.borrow().clone() {
+            return Ok(Some(records));
+        }
+        let opened = Rc::new(Records::open(factory, &self.name).await?);
+        *self.records.borrow_mut() = Some(opened.clone());
+        Ok(Some(opened))
+    }
+
+    /// A tracker with `options` over the committed copy of the jobs (none saved: empty). Call it under the state
+    /// lock. A copy the core refuses is reported, kept under its own record, and the tracker starts empty.
+    pub(crate) async fn load(&self, options: QueueOptions) -> Result<Tracker, TrackerError> {
+        let text = match self.records().await? {
+            Some(records) => records.get(RECORD).await?,
+            None => self.view.borrow().clone(),
+        };
+        self.view.replace(text.clone());
+        let mut tracker = Tracker::new(options)?;
+        if let Some(text) = text
+            && let Err(why) = restore(&mut tracker, &text)
+        {
+            log::warn(&format!("saved jobs refused ({why}); kept as record \"{REFUSED_RECORD}\", starting empty"));
+            if let Some(records) = self.records().await? {
+                records.put(REFUSED_RECORD, &text).await?;
             }
         }
         Ok(tracker)
     }
 
-    /// Saves the tracker's jobs when they differ from what is stored (other tabs hear of real changes only).
-    pub(crate) fn save(&self, tracker: &Tracker) -> Result<(), TrackerError> {
-        let text = serde_json::to_string(&tracker.save()).map_err(|e| TrackerError::Browser(e.to_string()))?;
-        if self.read().as_deref() == Some(text.as_str()) {
-            return Ok(());
+    /// A tracker over this tab's latest view of the jobs, for reading only (the status, the job list).
+    pub(crate) fn view(&self, options: QueueOptions) -> Result<Tracker, TrackerError> {
+        let mut tracker = Tracker::new(options)?;
+        if let Some(text) = self.view.borrow().as_deref() {
+            // A refused copy is reported by the next `load`; the view shows no jobs meanwhile.
+            let _ = restore(&mut tracker, text);
         }
-        self.write(&self.key, &text)
+        Ok(tracker)
     }
 
-    /// Whether a `storage` event's key is this one.
-    pub(crate) fn is_key(&self, key: Option<String>) -> bool {
-        key.as_deref() == Some(self.key.as_str())
+    /// Saves the tracker's jobs when they changed, once committed tells the other tabs. Under the state lock.
+    pub(crate) async fn save(&self, tracker: &Tracker) -> Result<(), TrackerError> {
+        let text = serde_json::to_string(&tracker.save()).map_err(|e| TrackerError::Browser(e.to_string()))?;
+        if self.view.borrow().as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
+        if let Some(records) = self.records().await? {
+            records.put(RECORD, &text).await?;
+        }
+        if let Some(channel) = &self.channel
+            && let Err(err) = channel.post_message(&text.as_str().into())
+        {
+            log::warn(&format!("{}", TrackerError::browser("BroadcastChannel", &err)));
+        }
+        self.view.replace(Some(text));
+        Ok(())
+    }
+
+    /// Takes a copy another tab saved as this tab's view.
+    pub(crate) fn heard(&self, text: String) {
+        self.view.replace(Some(text));
+    }
+
+    /// The channel other tabs announce their copies on.
+    pub(crate) fn channel(&self) -> Option<&BroadcastChannel> {
+        self.channel.as_ref()
     }
 }

@@ -9,7 +9,7 @@ export type JobState = "pending" | "running" | "retry_wait" | "succeeded" | "dea
 export interface TrackerOptions {
   /** The route POSTed to with `{userId, examType}`; default "/api/pre-generate-exam". */
   endpoint?: string;
-  /** The localStorage key of the jobs, also the Web Locks' name prefix; default "pregen:jobs". */
+  /** Names the IndexedDB database of the jobs, the BroadcastChannel and the Web Locks; default "pregen:jobs". */
   storageKey?: string;
   /** The queue's numbers (pregen-core QueueOptions); the lease is the tracker's own. */
   queue?: QueueOptionsInput;

@@ -31,7 +31,8 @@ pub use job::{Job, JobError, JobId, JobKey, JobState, Lease, unfinished_for};
 pub use options::{AttemptTimeouts, QueueOptions, Retention};
 pub use retry::RetryPolicy;
 pub use route::{
-    RouteFailure, answer_outcome, failure_message, parse_retry_after, status_is_retryable, unreachable_outcome,
+    RouteFailure, answer_outcome, failure_message, parse_retry_after, parse_retry_after_with, status_is_retryable,
+    unreachable_outcome,
 };
 pub use saved::{SAVED_QUEUE_VERSION, SavedQueue, SavedQueueError};
 pub use status::{JobSummary, QueueStatus, StateCounts};

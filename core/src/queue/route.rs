@@ -59,40 +59,57 @@ pub fn status_is_retryable(status: u16) -> bool {
 /// The wait a `Retry-After` header value asks for at `now`: delay-seconds (digits only) or an HTTP date
 /// (IMF-fixdate, `Wed, 21 Oct 2015 07:28:00 GMT`) minus `now`, at least zero. `None` for anything else.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<TimeDelta> {
+    parse_retry_after_with(value, now, |date| DateTime::parse_from_rfc2822(date).ok().map(|d| d.to_utc()))
+}
+
+/// [`parse_retry_after`] with the caller's reader of HTTP dates (the browser's `Date.parse`, which keeps chrono's
+/// date parser out of the WASM); the rule is the same.
+pub fn parse_retry_after_with(
+    value: &str,
+    now: DateTime<Utc>,
+    http_date: impl FnOnce(&str) -> Option<DateTime<Utc>>,
+) -> Option<TimeDelta> {
     let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty() {
+        return None;
+    }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
         let secs = value.parse::<i64>().unwrap_or(i64::MAX);
         return Some(TimeDelta::try_seconds(secs).unwrap_or(TimeDelta::MAX));
     }
-    let date = DateTime::parse_from_rfc2822(value).ok()?.to_utc();
+    // Signed or fractional numbers are no delay-seconds; a lenient date reader must not see them as dates.
+    if value.starts_with(['+', '-']) || value.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let date = http_date(value)?;
     Some((date - now).max(TimeDelta::zero()))
 }
 
 /// A failure's message from the route's body: its JSON `error` text (the routes' shape, `{"error": "..."}`), else
 /// the body's first 200 characters, else `"empty body"`.
 pub fn failure_message(body: &str) -> String {
-    let parsed = serde_json::from_str::<serde_json::Value>(body).ok();
-    if let Some(error) = parsed.as_ref().and_then(|v| v.get("error")).and_then(|e| e.as_str()) {
+    /// The routes' error body; other fields are ignored. (A struct, not `serde_json::Value`: smaller in WASM.)
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        error: Option<String>,
+    }
+    let parsed = serde_json::from_str::<ErrorBody>(body).ok();
+    if let Some(error) = parsed.and_then(|b| b.error) {
         return error.chars().take(MESSAGE_CHARS).collect();
     }
     let text: String = body.trim().chars().take(MESSAGE_CHARS).collect();
     if text.is_empty() { "empty body".to_owned() } else { text }
 }
 
-/// The outcome of an attempt the route answered at `now` with `status`, its `Retry-After` header (if any) and
-/// its body: `Succeeded` for 2xx, else a failure coded by [`RouteFailure`], retryable by
-/// [`status_is_retryable`], carrying the header's wait (which [`super::decide`] honours when longer than the
-/// backoff).
-pub fn answer_outcome(status: u16, retry_after_header: Option<&str>, body: &str, now: DateTime<Utc>) -> Outcome {
+/// The outcome of an attempt the route answered with `status`, the wait its `Retry-After` header asked for (see
+/// [`parse_retry_after`]) and its body: `Succeeded` for 2xx, else a failure coded by [`RouteFailure`], retryable
+/// by [`status_is_retryable`], carrying the wait (which [`super::decide`] honours when longer than the backoff).
+pub fn answer_outcome(status: u16, retry_after: Option<TimeDelta>, body: &str) -> Outcome {
     if (200..=299).contains(&status) {
         return Outcome::Succeeded;
     }
     let failure = RouteFailure::Status { status, message: failure_message(body) };
-    Outcome::Failed {
-        error: JobError::from_error(&failure),
-        retryable: failure.is_retryable(),
-        retry_after: retry_after_header.and_then(|v| parse_retry_after(v, now)),
-    }
+    Outcome::Failed { error: JobError::from_error(&failure), retryable: failure.is_retryable(), retry_after }
 }
 
 /// The outcome of an attempt that got no answer (`detail` says why): a retryable `route.unreachable` failure.
@@ -119,7 +136,7 @@ mod tests {
     #[test]
     fn every_2xx_succeeds() {
         for status in [200, 201, 202, 204, 299] {
-            assert_eq!(answer_outcome(status, Some("5"), "", now()), Outcome::Succeeded, "{status}");
+            assert_eq!(answer_outcome(status, Some(TimeDelta::seconds(5)), ""), Outcome::Succeeded, "{status}");
         }
     }
 
@@ -151,7 +168,7 @@ mod tests {
         ];
         for (status, code, retryable) in cases {
             assert_eq!(status_is_retryable(status), retryable, "{status}");
-            let (got_code, got_retryable, _) = failed(answer_outcome(status, None, "", now()));
+            let (got_code, got_retryable, _) = failed(answer_outcome(status, None, ""));
             assert_eq!((got_code.as_str(), got_retryable), (code, retryable), "{status}");
         }
     }
@@ -170,15 +187,25 @@ mod tests {
         for bad in ["", " ", "-1", "1.5", "+3", "2s", "soon", "Wed, 99 Oct 2015 07:28:00 GMT"] {
             assert_eq!(parse_retry_after(bad, now()), None, "{bad:?}");
         }
+        // A date reader that accepts anything: numbers in other forms are still refused before it is asked.
+        for bad in ["-1", "1.5", "+3", ".5"] {
+            assert_eq!(parse_retry_after_with(bad, now(), |_| Some(now())), None, "{bad:?}");
+        }
+        let asked =
+            |text: &str| parse_retry_after_with(text, now(), |d| (d == "tomorrow").then(|| now() + s(86_400)));
+        assert_eq!(asked("tomorrow"), Some(s(86_400)), "dates go to the caller's reader");
+        assert_eq!(asked("7"), Some(s(7)), "seconds do not");
+        assert_eq!(asked("later"), None);
     }
 
     #[test]
     fn the_header_wait_travels_with_any_failure() {
-        let (code, retryable, wait) = failed(answer_outcome(429, Some("3"), "{}", now()));
+        let three = parse_retry_after("3", now());
+        let (code, retryable, wait) = failed(answer_outcome(429, three, "{}"));
         assert_eq!((code.as_str(), retryable, wait), ("route.rate_limited", true, Some(TimeDelta::seconds(3))));
-        let (_, _, wait) = failed(answer_outcome(503, Some("later"), "", now()));
+        let (_, _, wait) = failed(answer_outcome(503, parse_retry_after("later", now()), ""));
         assert_eq!(wait, None, "an unreadable header is ignored");
-        let (_, retryable, wait) = failed(answer_outcome(400, Some("3"), "", now()));
+        let (_, retryable, wait) = failed(answer_outcome(400, three, ""));
         assert_eq!((retryable, wait), (false, Some(TimeDelta::seconds(3))), "decide() ignores it: not retryable");
     }
 
@@ -187,10 +214,12 @@ mod tests {
         assert_eq!(failure_message(r#"{"error": "Invalid examType"}"#), "Invalid examType");
         assert_eq!(failure_message("  Bad Gateway \n"), "Bad Gateway");
         assert_eq!(failure_message(r#"{"message": "x"}"#), r#"{"message": "x"}"#);
+        assert_eq!(failure_message(r#"{"error": 5}"#), r#"{"error": 5}"#, "a non-text error is shown as sent");
+        assert_eq!(failure_message(r#"{"success": false, "error": "x", "n": [1]}"#), "x");
+        assert_eq!(failure_message("[1]"), "[1]");
         assert_eq!(failure_message(""), "empty body");
         assert_eq!(failure_message(&"é".repeat(500)).chars().count(), 200);
-        let Outcome::Failed { error, .. } = answer_outcome(400, None, r#"{"error":"Invalid examType"}"#, now())
-        else {
+        let Outcome::Failed { error, .. } = answer_outcome(400, None, r#"{"error":"Invalid examType"}"#) else {
             panic!("not a failure")
         };
         assert_eq!(error.message, "pre-generation route answered 400: Invalid examType");
