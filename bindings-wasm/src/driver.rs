@@ -39,6 +39,8 @@ struct Plan {
     wake: Option<DateTime<Utc>>,
     /// Attempt locks of attempts other tabs run, to hear when they end.
     elsewhere: Vec<String>,
+    /// What the pass enqueued first.
+    enqueued: Vec<Enqueued>,
 }
 
 /// The listener for other tabs' copies, kept to remove it on stop.
@@ -103,18 +105,14 @@ impl Driver {
     }
 
     /// Enqueues `keys` (a key with an unfinished job is not queued twice) and starts what is due.
+    /// Enqueues `keys` (a key with an unfinished job is not queued twice) and starts what is due, in one pass
+    /// under the state lock.
     pub(crate) async fn enqueue(self: Rc<Self>, keys: Vec<JobKey>) -> Result<Vec<Enqueued>, TrackerError> {
-        let enqueued = self
-            .change(move |tracker, now| {
-                let enqueue = |key: &JobKey| tracker.enqueue(&key.user_id, key.exam_type, now);
-                keys.iter().map(enqueue).map(|(job, created)| Enqueued::of(&job, created)).collect::<Vec<_>>()
-            })
-            .await?;
+        let enqueued = self.pump_once(keys).await?;
         for e in &enqueued {
             let what = if e.created { "queued" } else { "already queued" };
             log::debug(&format!("job {} ({} for {}) {what}", e.job_id, e.exam_type, e.user_id));
         }
-        self.pump();
         Ok(enqueued)
     }
 
@@ -154,29 +152,36 @@ impl Driver {
         }
         let me = self.clone();
         task::spawn(async move {
-            if let Err(err) = me.clone().pump_once().await {
+            if let Err(err) = me.clone().pump_once(Vec::new()).await {
                 log::warn(&format!("could not run the queue: {err}"));
                 me.schedule(Some(clock::now() + FAILED_PUMP_RETRY));
             }
         });
     }
 
-    async fn pump_once(self: Rc<Self>) -> Result<(), TrackerError> {
+    /// One pass: enqueues `keys`, then runs the queue (see [`Driver::plan`]); returns what was enqueued.
+    async fn pump_once(self: Rc<Self>, keys: Vec<JobKey>) -> Result<Vec<Enqueued>, TrackerError> {
+        if self.stopped.get() && !keys.is_empty() {
+            return Err(TrackerError::Browser("the tracker was stopped".into()));
+        }
         let me = self.clone();
-        let plan = self.locks.exclusive(&self.config.state_lock(), me.plan()).await??;
+        let plan = self.locks.exclusive(&self.config.state_lock(), me.plan(keys)).await??;
         for (job, lock, controller) in plan.started {
             task::spawn(self.clone().run_attempt(job, lock, controller));
         }
         self.watch(plan.elsewhere);
         self.schedule(plan.wake);
         self.notify();
-        Ok(())
+        Ok(plan.enqueued)
     }
 
-    /// Under the state lock: settles attempts whose tab went away and attempts past their deadline, purges what
-    /// retention allows, and starts every due job.
-    async fn plan(self: Rc<Self>) -> Result<Plan, TrackerError> {
+    /// Under the state lock: enqueues `keys`, settles attempts whose tab went away and attempts past their
+    /// deadline, purges what retention allows, and starts every due job.
+    async fn plan(self: Rc<Self>, keys: Vec<JobKey>) -> Result<Plan, TrackerError> {
         let mut tracker = self.saved.load(self.config.queue).await?;
+        let now = clock::now();
+        let enqueue = |key: &JobKey| tracker.enqueue(&key.user_id, key.exam_type, now);
+        let enqueued = keys.iter().map(enqueue).map(|(job, created)| Enqueued::of(&job, created)).collect();
         if let Some(held) = self.locks.held().await {
             self.settle_lost(&mut tracker, &held, clock::now());
         }
@@ -205,7 +210,7 @@ impl Driver {
             running_here.push((job.id.clone(), job.attempt, controller.clone()));
         }
         let elsewhere = self.running_elsewhere(&tracker, &running_here);
-        Ok(Plan { started, wake: tracker.next_wake(now), elsewhere })
+        Ok(Plan { started, wake: tracker.next_wake(now), elsewhere, enqueued })
     }
 
     /// Records as abandoned every running attempt whose attempt lock nobody holds: its tab was closed, reloaded

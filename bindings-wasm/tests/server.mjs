@@ -1,5 +1,5 @@
 // A local test server for the browser tests and the demo: serves the built package (/pkg/), the demo page
-// (/demo/) and the test harness (/harness.html), and answers POST /api/pre-generate-exam from a script of answers
+// (/demo/), the test harness (/harness.html) and the benchmark's baseline page (/baseline.html), and answers POST /api/pre-generate-exam from a script of answers
 // per (userId, examType), recording every request: when it arrived, when it was answered or aborted, and how.
 //
 // Every answer closes its connection: Chromium resends a request that got a 408 on a reused connection by
@@ -32,6 +32,7 @@ const MOUNTS = [
   ["/pkg/", PACKAGE_DIR],
   ["/demo/", DEMO_DIR],
   ["/harness.html", join(here, "harness.html")],
+  ["/baseline.html", join(here, "baseline.html")],
 ];
 
 function staticPath(pathname) {
