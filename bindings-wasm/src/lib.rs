@@ -111,7 +111,8 @@ impl JobTracker {
     }
 
     /// The queue's status now, in the old shape (`queueLength`, `isProcessing`, `jobs`) plus `counts` and
-    /// `oldestDueAgeMs`. Synchronous.
+    /// `oldestDueAgeMs`. Synchronous: it reads this tab's view of the shared queue, which follows every change in
+    /// any tab within milliseconds (and is empty until the tracker's first read, just after construction).
     #[wasm_bindgen(js_name = getJobQueueStatus, unchecked_return_type = "QueueStatus")]
     pub fn get_job_queue_status(&self) -> Result<JsValue, JsValue> {
         Ok(to_js(&self.driver.status()?)?)

@@ -4,7 +4,7 @@
 //! each tab keeps the latest copy it knows as its view, for the synchronous status. Without IndexedDB (blocked by
 //! the browser) the jobs live in this tab only, and a warning says so.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use pregen_core::queue::{QueueOptions, SavedQueue, Tracker};
@@ -23,6 +23,7 @@ const REFUSED_RECORD: &str = "refused";
 pub(crate) struct SavedJobs {
     name: String,
     factory: Option<IdbFactory>,
+    unavailable: Cell<bool>,
     records: RefCell<Option<Rc<Records>>>,
     view: RefCell<Option<String>>,
     channel: Option<BroadcastChannel>,
@@ -43,19 +44,36 @@ impl SavedJobs {
             log::warn("IndexedDB is unavailable: jobs are kept in this tab only and are lost on reload");
         }
         let channel = BroadcastChannel::new(name).ok();
-        Self { name: name.to_owned(), factory, records: RefCell::default(), view: RefCell::default(), channel }
+        Self {
+            name: name.to_owned(),
+            factory,
+            unavailable: Cell::new(false),
+            records: RefCell::default(),
+            view: RefCell::default(),
+            channel,
+        }
     }
 
     async fn records(&self) -> Result<Option<Rc<Records>>, TrackerError> {
-        let Some(factory) = &self.factory else {
+        let Some(factory) = self.factory.as_ref().filter(|_| !self.unavailable.get()) else {
             return Ok(None);
         };
         if let Some(records) = self.records.borrow().clone() {
             return Ok(Some(records));
         }
-        let opened = Rc::new(Records::open(factory, &self.name).await?);
-        *self.records.borrow_mut() = Some(opened.clone());
-        Ok(Some(opened))
+        match Records::open(factory, &self.name).await {
+            Ok(records) => {
+                let opened = Rc::new(records);
+                *self.records.borrow_mut() = Some(opened.clone());
+                Ok(Some(opened))
+            }
+            Err(err) => {
+                // Private modes may refuse IndexedDB: keep the queue in this tab rather than not at all.
+                log::warn(&format!("{err}: jobs are kept in this tab only and are lost on reload"));
+                self.unavailable.set(true);
+                Ok(None)
+            }
+        }
     }
 
     /// A tracker with `options` over the committed copy of the jobs (none saved: empty). Call it under the state

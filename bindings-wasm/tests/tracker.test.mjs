@@ -242,3 +242,21 @@ test("bad input throws an Error with the core's code at once, and nothing is que
   assert.equal(server.requests.filter((r) => r.userId === "u1" || r.userId === "").length, 0);
   assertNoPageErrors(page, assert);
 });
+
+test("without IndexedDB or Web Locks the tracker still runs in its tab, and says so", async () => {
+  await context.addInitScript(() => {
+    IDBFactory.prototype.open = () => {
+      throw new DOMException("refused for the test", "SecurityError");
+    };
+    Object.defineProperty(Navigator.prototype, "locks", { get: () => undefined });
+  });
+  server.script("u-degraded", "practice", [{ status: 500 }, { status: 200 }]);
+  const page = await openHarness(context, server, quick({ retry: { baseDelay: 100 } }));
+  await page.evaluate(() => window.tracker.enqueueExamGeneration("u-degraded", "practice"));
+  const done = await jobIn(page, "u-degraded", "practice", "succeeded");
+  assert.equal(done.attempt, 2);
+  const warnings = page.lines.filter((l) => l.startsWith("warning: [BGJob]"));
+  assert.ok(warnings.some((l) => l.includes("Web Locks are unavailable")), warnings.join("\n"));
+  assert.ok(warnings.some((l) => l.includes("jobs are kept in this tab only")), warnings.join("\n"));
+  assertNoPageErrors(page, assert);
+});

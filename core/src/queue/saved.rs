@@ -1,4 +1,4 @@
-//! A [`super::Tracker`]'s jobs as saved between page loads (the browser keeps them in `localStorage`, so a reload
+//! A [`super::Tracker`]'s jobs as saved between page loads (the browser keeps them in IndexedDB, so a reload
 //! resumes them), and the checks a saved copy passes before a tracker takes it back.
 
 use serde::{Deserialize, Serialize};
