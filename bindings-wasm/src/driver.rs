@@ -104,7 +104,6 @@ impl Driver {
         Ok(self.saved.view(self.config.queue)?.jobs().to_vec())
     }
 
-    /// Enqueues `keys` (a key with an unfinished job is not queued twice) and starts what is due.
     /// Enqueues `keys` (a key with an unfinished job is not queued twice) and starts what is due, in one pass
     /// under the state lock.
     pub(crate) async fn enqueue(self: Rc<Self>, keys: Vec<JobKey>) -> Result<Vec<Enqueued>, TrackerError> {
