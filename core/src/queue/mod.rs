@@ -11,9 +11,12 @@
 mod decide;
 mod error;
 mod escape;
+mod input;
 mod job;
 mod options;
 mod retry;
+mod route;
+mod saved;
 mod status;
 mod tracker;
 mod transition;
@@ -26,9 +29,15 @@ mod proptests;
 pub use decide::{ABANDONED_CODE, Decision, Outcome, RELEASE_LIMIT_CODE, TIMEOUT_CODE, apply, decide, overdue};
 pub use error::QueueError;
 pub use escape::{LogEscaped, escape_for_log, needs_log_escape};
+pub use input::{InputError, MAX_USER_ID_CHARS, check_user_id, parse_exam_type, parse_key, trigger_types};
 pub use job::{Job, JobError, JobId, JobKey, JobState, Lease, unfinished_for};
 pub use options::{AttemptTimeouts, QueueOptions, Retention};
 pub use retry::RetryPolicy;
+pub use route::{
+    RouteFailure, answer_outcome, failure_message, parse_retry_after, parse_retry_after_with, status_is_retryable,
+    unreachable_outcome,
+};
+pub use saved::{SAVED_QUEUE_VERSION, SavedQueue, SavedQueueError};
 pub use status::{JobSummary, QueueStatus, StateCounts};
 pub use tracker::{TRACKER_HOLDER, Tracker};
 pub use transition::{cancel, heartbeat, release, start};

@@ -7,6 +7,7 @@ use super::decide::{self, Outcome};
 use super::error::QueueError;
 use super::job::{Job, JobId, JobKey, JobState, unfinished_for};
 use super::options::QueueOptions;
+use super::saved::{SAVED_QUEUE_VERSION, SavedQueue, SavedQueueError};
 use super::status::QueueStatus;
 use super::transition;
 use crate::exam::ExamType;
@@ -182,6 +183,23 @@ impl Tracker {
     }
 }
 
+/// Saving and resuming, so the browser's jobs survive a page reload.
+impl Tracker {
+    /// The jobs and id counter to keep between page loads (see [`SavedQueue`]).
+    pub fn save(&self) -> SavedQueue {
+        SavedQueue { version: SAVED_QUEUE_VERSION, next_id: self.next_id, jobs: self.jobs.clone() }
+    }
+
+    /// Replaces the jobs and id counter with a saved copy, after [`SavedQueue::check`]; a refused copy changes
+    /// nothing. Jobs keep the attempts they were enqueued with; timeouts and backoff are this tracker's options.
+    pub fn restore(&mut self, saved: SavedQueue) -> Result<(), SavedQueueError> {
+        saved.check()?;
+        self.jobs = saved.jobs;
+        self.next_id = saved.next_id;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
@@ -326,5 +344,43 @@ mod tests {
         t.start(&b.id, t0()).unwrap();
         assert_eq!(t.next_due(t0() + secs(4)), None);
         assert_eq!(t.next_due(t0() + secs(5)).map(|j| &j.id), Some(&a.id));
+    }
+
+    #[test]
+    fn save_and_restore_resume_the_same_queue() {
+        let mut t = tracker();
+        let (a, _) = t.enqueue("u1", ExamType::Practice, t0());
+        t.enqueue("u1", ExamType::Diagnostic, t0());
+        t.start(&a.id, t0()).unwrap();
+        let fail = Outcome::Failed {
+            error: JobError::new("route.server_error", "500"),
+            retryable: true,
+            retry_after: None,
+        };
+        let waiting = t.finish(&a.id, 1, &fail, t0() + secs(1), 0.0).unwrap();
+        let json = serde_json::to_string(&t.save()).unwrap();
+
+        let mut resumed = tracker();
+        resumed.restore(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(resumed.jobs(), t.jobs());
+        assert_eq!(resumed.next_wake(t0() + secs(1)), t.next_wake(t0() + secs(1)));
+        assert!(!resumed.enqueue("u1", ExamType::Practice, t0()).1, "dedupe holds across a reload");
+        let (fresh, created) = resumed.enqueue("u2", ExamType::Practice, t0());
+        assert!(created && fresh.id == JobId::from("job-3"), "ids continue");
+        assert_eq!(resumed.start(&a.id, waiting.run_at).unwrap().attempt, 2);
+    }
+
+    #[test]
+    fn a_refused_copy_changes_nothing() {
+        let mut t = tracker();
+        t.enqueue("u1", ExamType::Practice, t0());
+        let before = t.save();
+        let mut broken = before.clone();
+        broken.next_id = 1;
+        assert_eq!(
+            t.restore(broken).unwrap_err().to_string(),
+            "saved queue is inconsistent: job id job-1 is not below the next id 1"
+        );
+        assert_eq!(t.save(), before);
     }
 }

@@ -11,8 +11,9 @@ use pregen_core::policy::Policy;
 use pregen_core::queue::{Decision, Job, JobId, JobKey, QueueOptions, QueueStatus, Retention};
 use pregen_core::store::sqlite::SqliteStore;
 use pregen_core::store::{
-    ActivityStore, BatchRecord, BatchStore, ClaimedExam, CleanupReport, Enqueued, ExamAnalytics, ExamStore,
-    GenerationSummary, JobStore, MissingExams, NewExam, StoreError, UserExamStats, UserId,
+    ActivityStore, BatchRecord, BatchStore, CheckpointItem, CheckpointStore, ClaimedExam, CleanupReport, Enqueued,
+    ExamAnalytics, ExamStore, GenerationSummary, JobStore, MissingExams, NewExam, StoreError, UserExamStats,
+    UserId,
 };
 
 /// The message of every injected failure.
@@ -232,5 +233,23 @@ impl BatchStore for FailingStore {
     async fn count_open_batches(&self) -> Result<u64, StoreError> {
         self.check("count_open_batches")?;
         self.inner.count_open_batches().await
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for FailingStore {
+    async fn save_checkpoint(
+        &self,
+        job: &Job,
+        items: &[CheckpointItem],
+        dropped: &[u32],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.check("save_checkpoint")?;
+        self.inner.save_checkpoint(job, items, dropped, now).await
+    }
+    async fn load_checkpoint(&self, id: &JobId) -> Result<Vec<CheckpointItem>, StoreError> {
+        self.check("load_checkpoint")?;
+        self.inner.load_checkpoint(id).await
     }
 }
