@@ -98,6 +98,10 @@ export interface Job {
   state: JobState;
   attempt: number;
   maxAttempts: number;
+  /** Times a running attempt was handed back (a spent budget, a closed tab) without spending the attempt. */
+  releases: number;
+  /** Releases allowed before a further release spends the attempt. */
+  maxReleases: number;
   runAt: string;
   createdAt: string;
   updatedAt: string;
