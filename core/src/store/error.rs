@@ -42,6 +42,18 @@ pub enum StoreError {
     /// The blocking task running the call panicked or was cancelled.
     #[error("store task failed: {0}")]
     Task(String),
+    /// The database aborted the transaction because concurrent transactions could not be serialised (Postgres
+    /// SQLSTATE 40001). Nothing of it was written; running the call again is safe.
+    #[error("serialization failure: {0}")]
+    SerializationFailure(String),
+    /// The database aborted the transaction to break a deadlock (Postgres SQLSTATE 40P01). Nothing of it was
+    /// written; running the call again is safe.
+    #[error("deadlock: {0}")]
+    Deadlock(String),
+    /// The connection to the database was lost or could not be made (a server restart, a network cut, a
+    /// terminated backend). A transaction under way was rolled back by the server.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {
@@ -64,11 +76,21 @@ impl ErrorCode for StoreError {
             StoreError::Corrupt(_) => "store.corrupt",
             StoreError::Database(_) => "store.database",
             StoreError::Task(_) => "store.task",
+            StoreError::SerializationFailure(_) => "store.serialization_failure",
+            StoreError::Deadlock(_) => "store.deadlock",
+            StoreError::Unavailable(_) => "store.unavailable",
         }
     }
 
     fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Busy(_) | StoreError::Task(_))
+        matches!(
+            self,
+            StoreError::Busy(_)
+                | StoreError::Task(_)
+                | StoreError::SerializationFailure(_)
+                | StoreError::Deadlock(_)
+                | StoreError::Unavailable(_)
+        )
     }
 }
 
@@ -84,5 +106,13 @@ mod tests {
         assert!(!StoreError::Conflict("x".into()).is_retryable());
         assert!(!StoreError::LeaseLost("x".into()).is_retryable());
         assert_eq!(StoreError::invalid("userId", "empty").to_string(), "invalid userId: empty");
+        for (error, code) in [
+            (StoreError::SerializationFailure("x".into()), "store.serialization_failure"),
+            (StoreError::Deadlock("x".into()), "store.deadlock"),
+            (StoreError::Unavailable("x".into()), "store.unavailable"),
+        ] {
+            assert_eq!(error.code(), code);
+            assert!(error.is_retryable(), "{code}");
+        }
     }
 }

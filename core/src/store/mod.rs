@@ -2,19 +2,25 @@
 //! semantics: an atomic claim, set-based planning, bounded cleanup and aggregate analytics (see DESIGN.md).
 
 mod error;
+mod open;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod types;
+mod wake;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use error::StoreError;
+pub use open::{DATABASE_URL_ENV, DEFAULT_LOCATION, OpenOptions, PREGEN_DB_ENV, StoreLocation, open, redact};
 pub use types::{
     AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, GenerationStats, GenerationSummary,
     MAX_USER_ID_CHARS, MissingExams, NewExam, TokenTotals, TypeStock, UserExamStats, UserId, UserStatsSummary,
     iso,
 };
+pub use wake::{JobWakeups, WakeHandle, Wakeups};
 
 use crate::exam::ExamType;
 use crate::policy::Policy;

@@ -1,0 +1,364 @@
+//! [`JobStore`] on Postgres: claims are one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`, every
+//! change to a running job is fenced on holder and attempt, and a job's exam is stored in the same transaction as
+//! its success.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::{Conn, Db, PgStore, at, count, execute, get, query, query_opt, sql};
+use crate::exam::ExamType;
+use crate::queue::{
+    Decision, Job, JobError, JobId, JobKey, JobState, JobSummary, Lease, QueueOptions, QueueStatus, Retention,
+    StateCounts, decide, overdue,
+};
+use crate::store::{Enqueued, JobStore, NewExam, StoreError, UserId};
+
+/// How many overdue jobs one claim call settles before claiming.
+const REAP_LIMIT: i64 = 100;
+
+/// How often an enqueue looks again when the unfinished job holding a key finished between its insert and its
+/// read (each round sees newer commits, so a second round is already rare).
+const ENQUEUE_ROUNDS: usize = 8;
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+/// Reads a job row (the columns of `sql::job_columns!`).
+fn read_job(r: &Row) -> Result<Job, StoreError> {
+    let lease = match (get::<Option<String>>(r, 11)?, get::<Option<DateTime<Utc>>>(r, 12)?) {
+        (Some(holder), Some(expires_at)) => Some(Lease { holder, expires_at }),
+        _ => None,
+    };
+    let last_error = match (get::<Option<String>>(r, 14)?, get::<Option<String>>(r, 15)?) {
+        (Some(code), message) => Some(JobError { code, message: message.unwrap_or_default() }),
+        _ => None,
+    };
+    Ok(Job {
+        id: JobId(get::<Uuid>(r, 0)?.to_string()),
+        key: JobKey { user_id: get(r, 1)?, exam_type: get::<&str>(r, 2)?.parse().map_err(corrupt)? },
+        state: get::<&str>(r, 3)?.parse().map_err(corrupt)?,
+        attempt: u32::try_from(get::<i32>(r, 4)?).map_err(corrupt)?,
+        max_attempts: u32::try_from(get::<i32>(r, 5)?).map_err(corrupt)?,
+        run_at: get(r, 6)?,
+        created_at: get(r, 7)?,
+        updated_at: get(r, 8)?,
+        started_at: get(r, 9)?,
+        deadline: get(r, 10)?,
+        lease,
+        finished_at: get(r, 13)?,
+        last_error,
+    })
+}
+
+fn read_jobs(rows: &[Row]) -> Result<Vec<Job>, StoreError> {
+    rows.iter().map(read_job).collect()
+}
+
+/// A job id as the database's uuid; an id that is not one names no stored job.
+fn job_uuid(id: &JobId) -> Option<Uuid> {
+    Uuid::parse_str(id.as_str()).ok()
+}
+
+fn lease_lost(job: &Job) -> StoreError {
+    StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
+}
+
+/// The id, holder and attempt that fence a change to a running job; `None` when the id names no stored job.
+fn fence(job: &Job) -> Result<Option<(Uuid, String, i32)>, StoreError> {
+    let holder = job.lease.as_ref().map(|l| l.holder.clone()).ok_or_else(|| {
+        StoreError::LeaseLost(format!("job {} is not held (state {})", job.id, job.state.as_str()))
+    })?;
+    let attempt = i32::try_from(job.attempt).map_err(|_| lease_lost(job))?;
+    Ok(job_uuid(&job.id).map(|id| (id, holder, attempt)))
+}
+
+/// The lease expiry and the two per-type deadlines a claim at `now` sets.
+fn claim_times(now: DateTime<Utc>, options: &QueueOptions) -> [DateTime<Utc>; 3] {
+    [
+        at(now + options.lease_duration),
+        at(now + options.attempt_timeout(ExamType::Diagnostic)),
+        at(now + options.attempt_timeout(ExamType::Practice)),
+    ]
+}
+
+/// Writes `decision` for the running `job`, fenced; `None` when the job is no longer held at that attempt.
+async fn write_decision(client: &impl Db, job: &Job, decision: &Decision) -> Result<Option<Job>, StoreError> {
+    let Some((id, holder, attempt)) = fence(job)? else { return Ok(None) };
+    let error = decision.last_error.as_ref();
+    let decided = at(decision.decided_at);
+    let row = query_opt(
+        client,
+        &sql::FINISH_JOB,
+        &[
+            &id,
+            &holder,
+            &attempt,
+            &decision.state.as_str(),
+            &decision.run_at.map(at),
+            &error.map(|e| e.code.as_str()),
+            &error.map(|e| e.message.as_str()),
+            &decided,
+            &decision.state.is_finished().then_some(decided),
+        ],
+    )
+    .await?;
+    row.as_ref().map(read_job).transpose()
+}
+
+/// Settles running jobs nobody will report on: an expired lease is an abandoned attempt, a passed deadline a
+/// timed-out one; each goes to retry wait or dead by the same rules as a reported failure. A job another reaper
+/// settles first is left alone by the fence.
+async fn reap_overdue(client: &impl Db, now: DateTime<Utc>, options: &QueueOptions) -> Result<usize, StoreError> {
+    let overdue_jobs = read_jobs(&query(client, &sql::OVERDUE_JOBS, &[&at(now), &REAP_LIMIT]).await?)?;
+    let mut reaped = 0;
+    for job in overdue_jobs {
+        let Some(outcome) = overdue(&job, now) else { continue };
+        let decision = decide(&job, &outcome, now, options, rand::random::<f64>()).map_err(corrupt)?;
+        if write_decision(client, &job, &decision).await?.is_some() {
+            tracing::warn!(
+                "[BGJob] job {} ({} {}) attempt {} {}: now {}",
+                job.id,
+                job.key.user_id,
+                job.key.exam_type,
+                job.attempt,
+                decision.last_error.as_ref().map_or("overdue", |e| e.code.as_str()),
+                decision.state.as_str()
+            );
+            reaped += 1;
+        }
+    }
+    Ok(reaped)
+}
+
+/// Enqueues `keys` in one transaction: one set-based insert of the keys no unfinished job holds, then one read
+/// of the jobs holding the others. A key whose holder finished in between is tried again.
+async fn enqueue_keys(
+    client: &mut Conn,
+    keys: &[JobKey],
+    max_attempts: i32,
+    now: DateTime<Utc>,
+) -> Result<Vec<Enqueued>, StoreError> {
+    let tx = client.transaction().await?;
+    let mut found: HashMap<JobKey, (Job, bool)> = HashMap::new();
+    for _ in 0..ENQUEUE_ROUNDS {
+        // In key order, so two enqueues of overlapping keys wait on each other in one order and never deadlock.
+        let mut missing: Vec<&JobKey> = keys.iter().filter(|k| !found.contains_key(*k)).collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            break;
+        }
+        let ids: Vec<Uuid> = missing.iter().map(|_| Uuid::new_v4()).collect();
+        let users: Vec<&str> = missing.iter().map(|k| k.user_id.as_str()).collect();
+        let types: Vec<&str> = missing.iter().map(|k| k.exam_type.as_str()).collect();
+        let inserted = query(&tx, &sql::ENQUEUE_JOBS, &[&ids, &users, &types, &max_attempts, &at(now)]).await?;
+        for job in read_jobs(&inserted)? {
+            found.insert(job.key.clone(), (job, true));
+        }
+        let held = query(&tx, &sql::UNFINISHED_JOBS_FOR_KEYS, &[&users, &types]).await?;
+        for job in read_jobs(&held)? {
+            found.entry(job.key.clone()).or_insert((job, false));
+        }
+    }
+    tx.commit().await?;
+    let mut seen = std::collections::HashSet::new();
+    keys.iter()
+        .map(|key| {
+            let (job, created) = found.get(key).cloned().ok_or_else(|| {
+                StoreError::Busy(format!("the job for {} {} kept changing", key.user_id, key.exam_type))
+            })?;
+            // A key given twice is created once: the second mention gets the same job, not created by it.
+            let first = seen.insert(key);
+            Ok(Enqueued { job, created: created && first })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl JobStore for PgStore {
+    async fn enqueue(
+        &self,
+        key: &JobKey,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Enqueued, StoreError> {
+        let mut done = self.enqueue_many(std::slice::from_ref(key), now, options).await?;
+        done.pop().ok_or_else(|| StoreError::Database("enqueue returned nothing".into()))
+    }
+
+    async fn enqueue_many(
+        &self,
+        keys: &[JobKey],
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Vec<Enqueued>, StoreError> {
+        for key in keys {
+            UserId::parse(&key.user_id)?;
+        }
+        options.check().map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let max_attempts = i32::try_from(options.retry.max_attempts).unwrap_or(i32::MAX);
+        let mut client = self.conn().await?;
+        enqueue_keys(&mut client, keys, max_attempts, now).await
+    }
+
+    async fn claim_job(
+        &self,
+        id: &JobId,
+        holder: &str,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Option<Job>, StoreError> {
+        if holder.is_empty() {
+            return Err(StoreError::invalid("holder", "must not be empty"));
+        }
+        let Some(id) = job_uuid(id) else { return Ok(None) };
+        let [lease, diagnostic, practice] = claim_times(now, options);
+        let client = self.conn().await?;
+        let row =
+            query_opt(&client, &sql::CLAIM_JOB_BY_ID, &[&holder, &at(now), &lease, &diagnostic, &practice, &id])
+                .await?;
+        row.as_ref().map(read_job).transpose()
+    }
+
+    async fn claim_jobs(
+        &self,
+        holder: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Vec<Job>, StoreError> {
+        if holder.is_empty() {
+            return Err(StoreError::invalid("holder", "must not be empty"));
+        }
+        let client = self.conn().await?;
+        reap_overdue(&client, now, options).await?;
+        let [lease, diagnostic, practice] = claim_times(now, options);
+        let rows = query(
+            &client,
+            &sql::CLAIM_JOBS,
+            &[&holder, &at(now), &lease, &diagnostic, &practice, &i64::from(limit)],
+        )
+        .await?;
+        read_jobs(&rows)
+    }
+
+    async fn heartbeat_job(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        options: &QueueOptions,
+    ) -> Result<Job, StoreError> {
+        let Some((id, holder, attempt)) = fence(job)? else { return Err(lease_lost(job)) };
+        let client = self.conn().await?;
+        let row = query_opt(
+            &client,
+            &sql::HEARTBEAT_JOB,
+            &[&id, &holder, &attempt, &at(now), &at(now + options.lease_duration)],
+        )
+        .await?;
+        row.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))
+    }
+
+    async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError> {
+        let client = self.conn().await?;
+        write_decision(&client, job, decision).await?.ok_or_else(|| lease_lost(job))
+    }
+
+    async fn complete_job_with_exam(
+        &self,
+        job: &Job,
+        exam: NewExam,
+        now: DateTime<Utc>,
+    ) -> Result<(Job, String), StoreError> {
+        if exam.user_id.as_str() != job.key.user_id || exam.exam_type != job.key.exam_type {
+            return Err(StoreError::invalid("exam", format!("does not belong to job {}", job.id)));
+        }
+        let Some((job_id, _, _)) = fence(job)? else { return Err(lease_lost(job)) };
+        let decision = Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await?;
+        let done = write_decision(&tx, job, &decision).await?.ok_or_else(|| lease_lost(job))?;
+        let mut ids = super::exams::insert_rows(&tx, &[(exam, Some(job_id))]).await?;
+        tx.commit().await?;
+        let exam_id = ids.pop().ok_or_else(|| StoreError::Database("insert returned no id".into()))?;
+        Ok((done, exam_id))
+    }
+
+    async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError> {
+        let Some((id, holder, attempt)) = fence(job)? else { return Err(lease_lost(job)) };
+        let client = self.conn().await?;
+        let row = query_opt(&client, &sql::RELEASE_JOB, &[&id, &holder, &attempt, &at(now)]).await?;
+        row.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        let Some(id) = job_uuid(id) else { return Ok(None) };
+        let client = self.conn().await?;
+        let row = query_opt(&client, &sql::JOB_BY_ID, &[&id]).await?;
+        row.as_ref().map(read_job).transpose()
+    }
+
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let client = self.conn().await?;
+        let row = super::query_one(&client, &sql::NEXT_DUE, &[]).await?;
+        get(&row, 0)
+    }
+
+    async fn queue_status(&self, now: DateTime<Utc>, limit: u32) -> Result<QueueStatus, StoreError> {
+        let mut client = self.conn().await?;
+        let tx = client.snapshot().await?;
+        let mut counts = StateCounts::default();
+        for row in query(&tx, &sql::COUNT_JOBS_BY_STATE, &[]).await? {
+            let state: JobState = get::<&str>(&row, 0)?.parse().map_err(corrupt)?;
+            counts.add(state, count(&row, 1)?);
+        }
+        let oldest: Option<DateTime<Utc>> = get(&super::query_one(&tx, &sql::OLDEST_DUE, &[&at(now)]).await?, 0)?;
+        let jobs = read_jobs(&query(&tx, &sql::UNFINISHED_JOBS_PAGE, &[&i64::from(limit)]).await?)?;
+        tx.commit().await?;
+        let summaries = jobs.iter().map(JobSummary::of).collect();
+        Ok(QueueStatus::from_parts(counts, summaries, oldest, now))
+    }
+
+    async fn clear_queue(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let client = self.conn().await?;
+        execute(&client, &sql::CLEAR_QUEUE, &[&at(now)]).await
+    }
+
+    async fn cleanup_jobs(
+        &self,
+        now: DateTime<Utc>,
+        retention: &Retention,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        if batch == 0 {
+            return Err(StoreError::invalid("batch", "must be at least 1"));
+        }
+        let client = self.conn().await?;
+        let mut deleted = 0;
+        for state in [JobState::Succeeded, JobState::Dead, JobState::Cancelled] {
+            let Some(keep) = retention.keep_for(state) else { continue };
+            let cutoff = at(now - keep);
+            loop {
+                let n = execute(
+                    &client,
+                    &sql::DELETE_FINISHED_JOBS_BATCH,
+                    &[&state.as_str(), &cutoff, &i64::from(batch)],
+                )
+                .await?;
+                deleted += n;
+                if n < u64::from(batch) {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}

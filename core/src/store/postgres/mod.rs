@@ -1,0 +1,393 @@
+//! The Postgres backend: the production store for several instances sharing one database, with the Supabase
+//! schema of `supabase/migrations/` (applied on connect, see [`migrate`]).
+//!
+//! **Claims and fencing.** Every claim (an exam, due jobs, open batches) is one statement whose inner select takes
+//! its rows `FOR UPDATE SKIP LOCKED`, so concurrent claimers in any process never wait on each other and never
+//! take the same row. One unfinished job per (user, type) is a partial unique index; every write to a running job
+//! names its holder and attempt in the `WHERE` clause, so a worker whose lease was taken over changes nothing. An
+//! exam and its job's success are written in one transaction, and the exam's `job_id` is unique.
+//!
+//! **Poolers.** Statements go out with their parameter types through the unnamed statement (`query_typed`):
+//! nothing is prepared by name, nothing is cached per connection (deadpool's statement cache is never used), and
+//! no session state is set (no `SET`, no session advisory lock; the migration lock is transaction-scoped). Only
+//! built-in types cross the wire, so the driver never looks a type up with a prepared query. That is what a
+//! transaction pooler (Supabase's port 6543, PgBouncer in transaction mode) allows.
+//!
+//! **Time and clock skew.** Every instant is the application's clock, bound as a parameter (rounded down to the
+//! millisecond, as SQLite stores it); no statement reads the database's `now()`, so tests move time and the two
+//! backends agree. With several hosts, each host's clock judges its own calls, and a skew of `d` between hosts
+//! costs this much: a host whose clock runs `d` ahead sees a lease expire `d` early. A live holder renews its lease
+//! to `lease_duration` (60 s) ahead at every heartbeat (15 s), so another host can only take the job over while
+//! its holder still works if `d` exceeds `lease_duration - heartbeat_interval` (45 s); and even then the fence
+//! refuses the old holder's writes, so the cost is duplicated work, never a second exam or a lost one. The same
+//! `d` moves exam expiry (7 days), the stock margin, backoff due times and cleanup cut-offs by `d`, and may order
+//! two exams stored within `d` of each other by different hosts the other way round. NTP keeps `d` in
+//! milliseconds; keep the lease at least a few heartbeats long.
+//!
+//! **Errors.** A serialization failure (40001) and a deadlock (40P01) are retryable errors with their own codes;
+//! a lost connection is `store.unavailable` (retryable): the server rolls back whatever transaction it was in,
+//! so nothing half-written remains, and the pool drops the dead connection.
+
+mod activity;
+mod batches;
+mod exams;
+mod jobs;
+mod listen;
+pub mod migrate;
+mod sql;
+
+pub use deadpool_postgres;
+pub use listen::{JOBS_CHANNEL, LISTENER_APPLICATION};
+pub use tokio_postgres;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{GenericClient, NoTls, Row};
+
+use self::sql::Sql;
+use super::StoreError;
+
+/// How to connect to a Postgres store.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Connections in the pool; calls beyond this wait for a free one (up to `wait_timeout`).
+    pub max_connections: usize,
+    /// How long opening one connection may take.
+    pub connect_timeout: Duration,
+    /// How long a call waits for a free pooled connection before failing with `store.busy`.
+    pub wait_timeout: Duration,
+    /// Whether connecting applies pending migrations (on by default; off for a role without DDL rights).
+    pub migrate: bool,
+    /// Whether wake-ups are pushed by `LISTEN` on a session of their own (on by default). Turn it off behind a
+    /// transaction pooler, where a session does not last: workers then poll.
+    pub listen: bool,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(10),
+            wait_timeout: Duration::from_secs(30),
+            migrate: true,
+            listen: true,
+        }
+    }
+}
+
+/// A Postgres database holding exams, user activity, jobs and batches, shared by any number of processes. Cheap
+/// to clone; clones share the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    /// The connection settings, for the wake-up listener's own session.
+    config: tokio_postgres::Config,
+    /// Whether wake-ups are pushed (see [`PgOptions::listen`]).
+    listen: bool,
+    /// Where it connects, without the password, for Debug and logs.
+    target: String,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`), checks one connection, and
+    /// applies pending migrations unless `options.migrate` is off. The password never appears in errors.
+    pub async fn connect(url: &str, options: PgOptions) -> Result<Self, StoreError> {
+        if options.max_connections == 0 {
+            return Err(StoreError::invalid("maxConnections", "must be at least 1"));
+        }
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::invalid("database URL", format!("not a Postgres URL ({e})")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("pregen");
+        }
+        config.connect_timeout(options.connect_timeout);
+        let target = describe(&config);
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections)
+            .wait_timeout(Some(options.wait_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Database(format!("could not build the connection pool: {e}")))?;
+        let store = Self { pool, config, listen: options.listen, target };
+        if options.migrate {
+            store.migrate().await?;
+        } else {
+            drop(store.client().await?);
+        }
+        Ok(store)
+    }
+
+    /// Applies the migrations of `supabase/migrations/` this database lacks (see [`migrate`]).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        migrate::migrate(&mut conn, Utc::now()).await
+    }
+
+    /// A pooled connection, for a caller's own queries (reports, fixtures, tests). The schema is `pregen`.
+    pub async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// A pooled connection for one store call.
+    pub(crate) async fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(Conn { object: Some(self.client().await?), broken: AtomicBool::new(false) })
+    }
+
+    /// Host, port and database name, without user or password.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+}
+
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or(""))
+}
+
+fn pool_error(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Timeout(_) => StoreError::Busy("no database connection became free in time".into()),
+        PoolError::Backend(e) => db_error(e),
+        PoolError::Closed => StoreError::Unavailable("the connection pool is closed".into()),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+/// Maps a Postgres error to the store's codes: contention is retryable with its own code, constraint violations
+/// are conflicts, a lost or refused connection is `store.unavailable`.
+pub fn db_error(e: tokio_postgres::Error) -> StoreError {
+    classify(&e)
+}
+
+fn classify(e: &tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let text = format!("{} ({})", db.message(), db.code().code());
+        let code = db.code();
+        return if *code == SqlState::T_R_SERIALIZATION_FAILURE {
+            StoreError::SerializationFailure(text)
+        } else if *code == SqlState::T_R_DEADLOCK_DETECTED {
+            StoreError::Deadlock(text)
+        } else if [
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::FOREIGN_KEY_VIOLATION,
+            SqlState::CHECK_VIOLATION,
+            SqlState::NOT_NULL_VIOLATION,
+            SqlState::EXCLUSION_VIOLATION,
+        ]
+        .contains(code)
+        {
+            StoreError::Conflict(text)
+        } else if [SqlState::LOCK_NOT_AVAILABLE, SqlState::QUERY_CANCELED, SqlState::TOO_MANY_CONNECTIONS]
+            .contains(code)
+        {
+            StoreError::Busy(text)
+        } else if code.code().starts_with("08")
+            || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW].contains(code)
+        {
+            StoreError::Unavailable(text)
+        } else {
+            StoreError::Database(text)
+        };
+    }
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || io { StoreError::Unavailable(e.to_string()) } else { StoreError::Database(e.to_string()) }
+}
+
+/// An instant as stored: rounded down to the millisecond, as SQLite keeps it, so both backends hand back the same
+/// values.
+pub(crate) fn at(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+/// A pooled connection lent to one store call. A statement that finds the connection lost marks it broken, and
+/// a broken connection is dropped instead of going back to the pool, so the next call does not meet it.
+pub(crate) struct Conn {
+    object: Option<Object>,
+    broken: AtomicBool,
+}
+
+impl Conn {
+    fn client(&self) -> &tokio_postgres::Client {
+        self.object.as_deref().map(|wrapper| &**wrapper).expect("a connection is held until drop")
+    }
+
+    /// Starts a read-write transaction (read committed).
+    pub(crate) async fn transaction(&mut self) -> Result<Tx<'_>, StoreError> {
+        self.start(false).await
+    }
+
+    /// Starts a read-only repeatable-read transaction: several reads that see one snapshot.
+    pub(crate) async fn snapshot(&mut self) -> Result<Tx<'_>, StoreError> {
+        self.start(true).await
+    }
+
+    async fn start(&mut self, snapshot: bool) -> Result<Tx<'_>, StoreError> {
+        let Conn { object, broken } = self;
+        let client: &mut tokio_postgres::Client = object.as_deref_mut().expect("a connection is held until drop");
+        let mut builder = client.build_transaction();
+        if snapshot {
+            builder = builder.isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true);
+        }
+        let started = builder.start().await.map_err(db_error);
+        let tx = settle(broken, started)?;
+        Ok(Tx { tx, broken })
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if *self.broken.get_mut()
+            && let Some(object) = self.object.take()
+        {
+            drop(Object::take(object));
+        }
+    }
+}
+
+/// A transaction on a [`Conn`]; dropped without [`Tx::commit`], it rolls back.
+pub(crate) struct Tx<'a> {
+    tx: tokio_postgres::Transaction<'a>,
+    broken: &'a AtomicBool,
+}
+
+impl Tx<'_> {
+    /// Commits.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        let committed = self.tx.commit().await.map_err(db_error);
+        settle(self.broken, committed)
+    }
+
+    /// Runs statements without parameters through the simple protocol (migrations).
+    pub(crate) async fn batch_execute(&self, statements: &str) -> Result<(), tokio_postgres::Error> {
+        let done = self.tx.batch_execute(statements).await;
+        if done.as_ref().is_err_and(|e| matches!(classify(e), StoreError::Unavailable(_))) {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+        done
+    }
+}
+
+/// A connection or a transaction that statements run on, which remembers a lost connection.
+pub(crate) trait Db: Sync {
+    /// The driver's handle.
+    type Client: GenericClient + Sync;
+    /// The handle statements run on.
+    fn handle(&self) -> &Self::Client;
+    /// Set when a statement found the connection lost.
+    fn broken(&self) -> &AtomicBool;
+}
+
+impl Db for Conn {
+    type Client = tokio_postgres::Client;
+
+    fn handle(&self) -> &tokio_postgres::Client {
+        self.client()
+    }
+
+    fn broken(&self) -> &AtomicBool {
+        &self.broken
+    }
+}
+
+impl<'a> Db for Tx<'a> {
+    type Client = tokio_postgres::Transaction<'a>;
+
+    fn handle(&self) -> &tokio_postgres::Transaction<'a> {
+        &self.tx
+    }
+
+    fn broken(&self) -> &AtomicBool {
+        self.broken
+    }
+}
+
+/// Marks the connection broken when `result` says it was lost.
+fn settle<T>(broken: &AtomicBool, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    if matches!(result, Err(StoreError::Unavailable(_))) {
+        broken.store(true, Ordering::Relaxed);
+    }
+    result
+}
+
+/// Pairs `values` with the statement's parameter types; a count that differs is a bug caught here, not by the
+/// server.
+fn typed<'a>(
+    sql: &Sql,
+    values: &[&'a (dyn ToSql + Sync)],
+) -> Result<Vec<(&'a (dyn ToSql + Sync), Type)>, StoreError> {
+    if values.len() != sql.types.len() {
+        return Err(StoreError::Database(format!(
+            "statement takes {} parameters, {} given",
+            sql.types.len(),
+            values.len()
+        )));
+    }
+    Ok(values.iter().zip(sql.types).map(|(v, t)| (*v, t.clone())).collect())
+}
+
+/// Runs `sql` with `values` and returns its rows.
+pub(crate) async fn query(
+    db: &impl Db,
+    sql: &Sql,
+    values: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
+    let rows = db.handle().query_typed(sql.text, &typed(sql, values)?).await.map_err(db_error);
+    settle(db.broken(), rows)
+}
+
+/// Runs `sql` and returns its one row, or `None`.
+pub(crate) async fn query_opt(
+    db: &impl Db,
+    sql: &Sql,
+    values: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, StoreError> {
+    let row = db.handle().query_typed_opt(sql.text, &typed(sql, values)?).await.map_err(db_error);
+    settle(db.broken(), row)
+}
+
+/// Runs `sql`, which returns exactly one row.
+pub(crate) async fn query_one(db: &impl Db, sql: &Sql, values: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
+    let row = db.handle().query_typed_one(sql.text, &typed(sql, values)?).await.map_err(db_error);
+    settle(db.broken(), row)
+}
+
+/// Runs `sql` and returns how many rows it changed.
+pub(crate) async fn execute(db: &impl Db, sql: &Sql, values: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+    let changed = db.handle().execute_typed(sql.text, &typed(sql, values)?).await.map_err(db_error);
+    settle(db.broken(), changed)
+}
+
+/// Reads column `i` of `row`; a type mismatch is a corrupt row.
+pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T, StoreError> {
+    row.try_get(i).map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
+
+/// A count column as `u64`.
+pub(crate) fn count(row: &Row, i: usize) -> Result<u64, StoreError> {
+    Ok(u64::try_from(get::<i64>(row, i)?).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests;

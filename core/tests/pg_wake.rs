@@ -1,0 +1,106 @@
+//! Wake-ups on Postgres: a job that becomes claimable in one process wakes a subscriber in another through
+//! LISTEN/NOTIFY; a lost listening session reconnects and catches up; with listening off, callers poll.
+#![cfg(feature = "postgres")]
+
+mod pg_conformance;
+mod pg_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pg_conformance::{key, t0};
+use pg_support::TestDb;
+use pregen_core::exam::ExamType;
+use pregen_core::queue::{JobError, Outcome, QueueOptions, decide};
+use pregen_core::store::postgres::{LISTENER_APPLICATION, PgOptions, PgStore};
+use pregen_core::store::{JobStore, JobWakeups, Wakeups};
+use tokio::sync::Notify;
+
+/// Waits for a signal, bounded so a missing one fails the test instead of hanging it.
+async fn woken(notify: &Notify, what: &str) {
+    tokio::time::timeout(Duration::from_secs(20), notify.notified())
+        .await
+        .unwrap_or_else(|_| panic!("no wake-up for {what}"));
+}
+
+/// Whether a signal arrives within a short look (used to show that one does not).
+async fn signalled_soon(notify: &Notify) -> bool {
+    tokio::time::timeout(Duration::from_millis(300), notify.notified()).await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_made_claimable_elsewhere_wakes_the_subscriber() {
+    let db = TestDb::create().await;
+    let (worker, enqueuer) = (db.store(2).await, db.store(2).await);
+    let notify = Arc::new(Notify::new());
+    let wakeups = worker.subscribe_wakeups(Arc::clone(&notify)).await.unwrap();
+    assert!(matches!(wakeups, Wakeups::Push(_)));
+    woken(&notify, "the catch-up after listening").await;
+
+    let options = QueueOptions::default();
+    enqueuer.enqueue(&key("u1", ExamType::Practice), t0(), &options).await.unwrap();
+    woken(&notify, "an enqueue").await;
+
+    let running = enqueuer.claim_jobs("w", 1, t0(), &options).await.unwrap().remove(0);
+    assert!(!signalled_soon(&notify).await, "a claim makes nothing claimable");
+
+    let failed = Outcome::Failed { error: JobError::new("x.y", "z"), retryable: true, retry_after: None };
+    let decision = decide(&running, &failed, t0(), &options, 0.5).unwrap();
+    enqueuer.finish_job(&running, &decision).await.unwrap();
+    woken(&notify, "a retry wait").await;
+
+    let keys: Vec<_> = (0..50).map(|i| key(&format!("user-{i}"), ExamType::Diagnostic)).collect();
+    enqueuer.enqueue_many(&keys, t0(), &options).await.unwrap();
+    woken(&notify, "a batch of enqueues").await;
+
+    drop(wakeups);
+    enqueuer.enqueue(&key("u2", ExamType::Practice), t0(), &options).await.unwrap();
+    assert!(!signalled_soon(&notify).await, "a dropped subscription delivers nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listening_session_reconnects_and_catches_up() {
+    let db = TestDb::create().await;
+    let (worker, enqueuer) = (db.store(1).await, db.store(1).await);
+    let notify = Arc::new(Notify::new());
+    let _wakeups = worker.subscribe_wakeups(Arc::clone(&notify)).await.unwrap();
+    woken(&notify, "the catch-up after listening").await;
+
+    let admin = db.client().await;
+    let killed = admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
+            &[&db.name(), &LISTENER_APPLICATION],
+        )
+        .await
+        .unwrap();
+    assert_eq!(killed, 1, "one listening session");
+    woken(&notify, "the catch-up after reconnecting").await;
+    // Listening again: a new session exists, and an enqueue reaches it.
+    let mut listening = 0;
+    for _ in 0..2_000 {
+        let row = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
+                &[&db.name(), &LISTENER_APPLICATION],
+            )
+            .await
+            .unwrap();
+        listening = row.get::<_, i64>(0);
+        if listening == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(listening, 1);
+    enqueuer.enqueue(&key("u1", ExamType::Practice), t0(), &QueueOptions::default()).await.unwrap();
+    woken(&notify, "an enqueue after the reconnect").await;
+}
+
+#[tokio::test]
+async fn without_listening_the_subscriber_polls() {
+    let db = TestDb::create().await;
+    let store = PgStore::connect(db.url(), PgOptions { listen: false, ..PgOptions::default() }).await.unwrap();
+    let wakeups = store.subscribe_wakeups(Arc::new(Notify::new())).await.unwrap();
+    assert!(matches!(wakeups, Wakeups::Polling));
+}
