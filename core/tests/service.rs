@@ -117,3 +117,5 @@ mod config;
 mod failures;
 #[path = "service/get.rs"]
 mod get;
+#[path = "service/open.rs"]
+mod open;
