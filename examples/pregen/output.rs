@@ -78,7 +78,9 @@ impl CliError {
 
     fn is_bad_input(&self) -> bool {
         match self {
-            CliError::Store(e) => matches!(e, StoreError::InvalidInput { .. } | StoreError::InvalidExam(_)),
+            CliError::Store(e) | CliError::Service(ServiceError::Store(e)) => {
+                matches!(e, StoreError::InvalidInput { .. } | StoreError::InvalidExam(_))
+            }
             CliError::Service(e) => matches!(e, ServiceError::BadRequest(_) | ServiceError::Config(_)),
             CliError::BadInput(_) => true,
             _ => false,
