@@ -129,3 +129,80 @@ pub enum TriggerBody {
     /// 400, 413 and 500: `{error}` (500 adds `code`).
     Failed(ErrorBody),
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::exam::ExamType;
+    use crate::service::{TriggerStatus, TriggeredJob};
+
+    fn wire(body: impl Serialize) -> String {
+        serde_json::to_string(&body).unwrap()
+    }
+
+    #[test]
+    fn each_body_is_the_old_routes_json_key_for_key() {
+        let generated = PreGenerated::Generated { exam_id: "e1".into(), question_count: 71 };
+        let report = TriggerReport {
+            success: true,
+            jobs: vec![
+                TriggeredJob {
+                    exam_type: ExamType::Practice,
+                    status: TriggerStatus::Queued,
+                    job_id: Some("j1".into()),
+                },
+                TriggeredJob {
+                    exam_type: ExamType::Diagnostic,
+                    status: TriggerStatus::AlreadyQueued,
+                    job_id: Some("j2".into()),
+                },
+                TriggeredJob { exam_type: ExamType::Practice, status: TriggerStatus::Stocked, job_id: None },
+            ],
+        };
+        let cases = [
+            (
+                wire(PreGenerateBody::Done(PreGenerated::AlreadyExists)),
+                r#"{"success":true,"message":"Valid pre-gen already exists"}"#,
+            ),
+            (wire(PreGenerateBody::Done(generated)), r#"{"success":true,"examId":"e1","questionCount":71}"#),
+            (wire(PreGenerateBody::Failed(ErrorBody::new("Invalid examType"))), r#"{"error":"Invalid examType"}"#),
+            (
+                wire(PreGenerateBody::Failed(ErrorBody::with_code(
+                    "generation failed: x",
+                    "claude.authentication",
+                ))),
+                r#"{"error":"generation failed: x","code":"claude.authentication"}"#,
+            ),
+            (
+                wire(GetBody::Refused { error: "Database error".into(), pre_generated: false }),
+                r#"{"error":"Database error","preGenerated":false}"#,
+            ),
+            (
+                wire(GetBody::Answered(GetExamBody::from_claim(None))),
+                r#"{"preGenerated":false,"reason":"No valid pre-generated exam"}"#,
+            ),
+            (
+                wire(TriggerBody::Queued(report)),
+                r#"{"success":true,"jobs":[{"examType":"practice","status":"queued","jobId":"j1"},{"examType":"diagnostic","status":"already_queued","jobId":"j2"},{"examType":"practice","status":"stocked"}]}"#,
+            ),
+            (wire(AnalyticsBody::Failed(ErrorBody::new("Unauthorized"))), r#"{"error":"Unauthorized"}"#),
+            (wire(CronBody::Failed(ErrorBody::new("Unauthorized"))), r#"{"error":"Unauthorized"}"#),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn a_response_is_status_and_body() {
+        let answer = RouteResponse { status: 400, body: TriggerBody::Failed(ErrorBody::new("Invalid userId")) };
+        assert_eq!(
+            serde_json::to_value(&answer).unwrap(),
+            json!({"status": 400, "body": {"error": "Invalid userId"}})
+        );
+        let json = answer.into_json();
+        assert_eq!((json.status, json.body), (400, json!({"error": "Invalid userId"})));
+    }
+}

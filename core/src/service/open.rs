@@ -24,6 +24,24 @@ impl PreGen {
     /// is opened, so nothing is created); [`ServiceError::Store`] when the store cannot be opened (a location whose
     /// backend this build lacks is `store.invalid_input`); [`ServiceError::Generate`] when the Claude client
     /// cannot be built.
+    ///
+    /// ```no_run
+    /// use pregen_core::config::PreGenOptions;
+    /// use pregen_core::exam::ExamType;
+    /// use pregen_core::service::{PreGen, Trigger};
+    /// use pregen_core::store::UserId;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Unset options come from the environment (PREGEN_DB, ANTHROPIC_API_KEY, CRON_SECRET, ...).
+    /// let service = PreGen::open(PreGenOptions { workers: Some(4), ..PreGenOptions::new() }).await?;
+    /// let user = UserId::parse("3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b")?;
+    /// service.trigger(&user, Trigger::Types(ExamType::ALL.to_vec())).await?;
+    /// service.start_workers()?;
+    /// let _exam = service.get_exam(&user, ExamType::Practice).await?;
+    /// let _answer = service.get_route("userId=u1&examType=practice").await;
+    /// service.shutdown(std::time::Duration::from_secs(10)).await;
+    /// # Ok(()) }
+    /// ```
     pub async fn open(options: PreGenOptions) -> Result<Self, ServiceError> {
         Self::open_with(options, |name| std::env::var(name).ok(), Arc::new(SystemClock)).await
     }
