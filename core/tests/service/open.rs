@@ -69,13 +69,15 @@ async fn open_wires_the_store_claude_and_configuration_from_options_over_the_env
     sim.shutdown().await.unwrap();
 }
 
+/// (options, environment, the setting blamed)
+type Case<'a> = (serde_json::Value, &'a [(&'a str, &'a str)], &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_settings_are_refused_before_anything_is_opened() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("never.db");
     let db = db.to_str().unwrap();
-    // (options, environment) -> the setting blamed
-    let cases: [(serde_json::Value, &[(&str, &str)], &str); 7] = [
+    let cases: [Case<'_>; 7] = [
         (json!({"database": db, "workers": 0}), &[], "workers"),
         (json!({"database": db}), &[("PREGEN_WORKERS", "0")], "PREGEN_WORKERS"),
         (json!({"database": db}), &[("PREGEN_SWEEP_MODE", "bulk")], "PREGEN_SWEEP_MODE"),
