@@ -1,7 +1,13 @@
 //! Configuration of the service: every number with the old system's default, a builder-style API, and
-//! `from_env` for the variables the old deployment used.
+//! `from_env` for the variables the old deployment used; [`PreGenOptions`] are the same settings given in code
+//! (or as a JavaScript object), each winning over its variable.
 
+mod options;
+
+use std::str::FromStr;
 use std::time::Duration;
+
+pub use options::{OPTION_VARIABLES, PreGenOptions};
 
 use crate::auth::CronSecret;
 use crate::policy::Policy;
@@ -19,6 +25,56 @@ pub enum SweepMode {
     Direct,
     /// Send due jobs as one Message Batch (half price) and collect finished batches on later sweeps.
     Batch,
+}
+
+impl SweepMode {
+    /// `direct` or `batch`, as `PREGEN_SWEEP_MODE` and the JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweepMode::Direct => "direct",
+            SweepMode::Batch => "batch",
+        }
+    }
+}
+
+impl FromStr for SweepMode {
+    type Err = String;
+
+    /// `direct` or `batch`, exactly.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "direct" => Ok(SweepMode::Direct),
+            "batch" => Ok(SweepMode::Batch),
+            other => Err(format!("unknown sweep mode {other:?}: direct or batch")),
+        }
+    }
+}
+
+/// A setting whose value cannot be used, named as the caller gave it (the variable, or the option that stood in
+/// for it). Nothing was opened or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct ConfigError {
+    /// The variable (`PREGEN_WORKERS`) or option (`workers`) that held the value.
+    pub setting: String,
+    /// What is wrong with it; never the value of a secret.
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// `setting` cannot be used because of `reason`.
+    pub fn new(setting: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { setting: setting.into(), reason: reason.into() }
+    }
+}
+
+impl crate::error::ErrorCode for ConfigError {
+    fn code(&self) -> &'static str {
+        "config.invalid"
+    }
+    fn is_retryable(&self) -> bool {
+        false
+    }
 }
 
 /// What a sweep may do.
@@ -82,26 +138,43 @@ impl Default for PreGenConfig {
 }
 
 impl PreGenConfig {
-    /// The defaults, with `CRON_SECRET`, `PREGEN_SCHEDULE`, `PREGEN_SWEEP_MODE` (`direct`/`batch`) and
-    /// `PREGEN_SWEEP_BUDGET_SECS` read from the environment (blank values count as unset).
-    pub fn from_env() -> Self {
+    /// The defaults, with these variables read from the environment (surrounding blanks trimmed; a blank value
+    /// counts as unset): `CRON_SECRET`, `PREGEN_SCHEDULE`, `PREGEN_SWEEP_MODE` (`direct`/`batch`),
+    /// `PREGEN_SWEEP_BUDGET_SECS` (seconds, fractions allowed), `PREGEN_SWEEP_CONCURRENCY`, `PREGEN_CLEANUP_BATCH`,
+    /// `PREGEN_STOCK_TARGET` (unused exams kept per user and type) and `PREGEN_WORKERS` (in-process pool slots).
+    ///
+    /// Errors: [`ConfigError`] naming the first variable whose value does not parse or is out of range.
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// As [`PreGenConfig::from_env`], reading variables through `lookup` (for tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    /// As [`PreGenConfig::from_env`], reading variables through `lookup` (tests, and [`PreGenOptions`], which
+    /// answers for the variables it overrides).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut config = Self { cron_secret: get("CRON_SECRET").and_then(CronSecret::new), ..Self::default() };
         if let Some(schedule) = get("PREGEN_SCHEDULE") {
             config.schedule = schedule;
         }
-        if get("PREGEN_SWEEP_MODE").as_deref() == Some("batch") {
-            config.sweep.mode = SweepMode::Batch;
+        if let Some(mode) = get("PREGEN_SWEEP_MODE") {
+            config.sweep.mode = mode.parse().map_err(|e| ConfigError::new("PREGEN_SWEEP_MODE", e))?;
         }
-        if let Some(secs) = get("PREGEN_SWEEP_BUDGET_SECS").and_then(|s| s.parse().ok()) {
-            config.sweep.budget = Duration::from_secs(secs);
+        if let Some(secs) = get("PREGEN_SWEEP_BUDGET_SECS") {
+            config.sweep.budget = parse_secs("PREGEN_SWEEP_BUDGET_SECS", &secs)?;
         }
-        config
+        if let Some(n) = get("PREGEN_SWEEP_CONCURRENCY") {
+            config.sweep.concurrency = parse_count("PREGEN_SWEEP_CONCURRENCY", &n, 1)?;
+        }
+        if let Some(n) = get("PREGEN_CLEANUP_BATCH") {
+            config.sweep.cleanup_batch = parse_count("PREGEN_CLEANUP_BATCH", &n, 1)?;
+        }
+        if let Some(n) = get("PREGEN_STOCK_TARGET") {
+            config.policy.stock_target = parse_count("PREGEN_STOCK_TARGET", &n, 0)?;
+        }
+        if let Some(n) = get("PREGEN_WORKERS") {
+            config.pool.workers = parse_count("PREGEN_WORKERS", &n, 1)?;
+        }
+        Ok(config)
     }
 
     /// The same configuration with `secret` as the cron secret.
@@ -111,22 +184,82 @@ impl PreGenConfig {
     }
 }
 
+/// A whole number of at least `min`.
+fn parse_count<T: FromStr + PartialOrd + From<u8>>(setting: &str, raw: &str, min: u8) -> Result<T, ConfigError> {
+    match raw.parse::<T>() {
+        Ok(n) if n >= T::from(min) => Ok(n),
+        Ok(_) => Err(ConfigError::new(setting, format!("must be at least {min}"))),
+        Err(_) => Err(ConfigError::new(setting, format!("{raw:?} is not a whole number"))),
+    }
+}
+
+/// Seconds, fractions allowed, at least zero and at most a year.
+fn parse_secs(setting: &str, raw: &str) -> Result<Duration, ConfigError> {
+    match raw.parse::<f64>() {
+        Ok(secs) if (0.0..=31_536_000.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+        Ok(_) => Err(ConfigError::new(setting, "must be between 0 and 31536000 seconds")),
+        Err(_) => Err(ConfigError::new(setting, format!("{raw:?} is not a number of seconds"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn read(pairs: &[(&str, &str)]) -> Result<PreGenConfig, ConfigError> {
+        let map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        PreGenConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
     #[test]
     fn env_values_override_defaults_and_blanks_are_unset() {
-        let env = |name: &str| match name {
-            "CRON_SECRET" => Some("  ".to_owned()),
-            "PREGEN_SWEEP_MODE" => Some("batch".to_owned()),
-            "PREGEN_SWEEP_BUDGET_SECS" => Some("20".to_owned()),
-            _ => None,
-        };
-        let config = PreGenConfig::from_lookup(env);
+        let config = read(&[
+            ("CRON_SECRET", "  "),
+            ("PREGEN_SWEEP_MODE", "batch"),
+            ("PREGEN_SWEEP_BUDGET_SECS", "20"),
+            ("PREGEN_STOCK_TARGET", " 2 "),
+            ("PREGEN_WORKERS", "6"),
+            ("PREGEN_SWEEP_CONCURRENCY", "3"),
+            ("PREGEN_CLEANUP_BATCH", "50"),
+            ("PREGEN_SCHEDULE", ""),
+        ])
+        .unwrap();
         assert!(config.cron_secret.is_none(), "a blank secret refuses, it does not allow");
         assert_eq!(config.sweep.mode, SweepMode::Batch);
         assert_eq!(config.sweep.budget, Duration::from_secs(20));
         assert_eq!(config.schedule, "0 */6 * * *");
+        assert_eq!((config.policy.stock_target, config.pool.workers), (2, 6));
+        assert_eq!((config.sweep.concurrency, config.sweep.cleanup_batch), (3, 50));
+        assert_eq!(
+            read(&[("PREGEN_SWEEP_BUDGET_SECS", "0.25")]).unwrap().sweep.budget,
+            Duration::from_millis(250)
+        );
+        assert_eq!(read(&[("PREGEN_STOCK_TARGET", "0")]).unwrap().policy.stock_target, 0, "no stock is allowed");
+        assert_eq!(read(&[("PREGEN_SWEEP_MODE", "direct")]).unwrap().sweep.mode, SweepMode::Direct);
+    }
+
+    #[test]
+    fn values_that_do_not_parse_are_refused_with_their_variable() {
+        for (name, value) in [
+            ("PREGEN_SWEEP_MODE", "Batch"),
+            ("PREGEN_SWEEP_MODE", "bulk"),
+            ("PREGEN_SWEEP_BUDGET_SECS", "50s"),
+            ("PREGEN_SWEEP_BUDGET_SECS", "-1"),
+            ("PREGEN_SWEEP_BUDGET_SECS", "NaN"),
+            ("PREGEN_SWEEP_BUDGET_SECS", "inf"),
+            ("PREGEN_WORKERS", "0"),
+            ("PREGEN_WORKERS", "two"),
+            ("PREGEN_WORKERS", "-3"),
+            ("PREGEN_SWEEP_CONCURRENCY", "0"),
+            ("PREGEN_CLEANUP_BATCH", "0"),
+            ("PREGEN_STOCK_TARGET", "1.5"),
+            ("PREGEN_STOCK_TARGET", "99999999999"),
+        ] {
+            let err = read(&[(name, value)]).unwrap_err();
+            assert_eq!(err.setting, name, "{value}");
+            assert!(err.to_string().starts_with(&format!("{name}: ")), "{err}");
+            assert_eq!(crate::error::ErrorCode::code(&err), "config.invalid");
+        }
     }
 }

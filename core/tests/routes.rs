@@ -7,15 +7,44 @@ use pregen_core::SystemClock;
 use pregen_core::claude::{ApiKey, ClaudeClient, ClaudeConfig};
 use pregen_core::config::PreGenConfig;
 use pregen_core::generate::{Generator, GeneratorConfig};
-use pregen_core::service::PreGen;
+use pregen_core::service::{PreGen, RouteResponse};
 use pregen_core::simulator::{DEFAULT_API_KEY, Simulator, SimulatorConfig, SimulatorHandle};
 use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
 use serde_json::{Value, json};
 
 const SECRET: &str = "cron-secret-0123456789abcdef";
 
+/// The service, with its route helpers answering as JSON on the wire: each helper's typed body serialized, so these
+/// contracts check the typed bodies key for key. Everything else is the service's own (`Deref`).
+struct Wire(PreGen);
+
+impl std::ops::Deref for Wire {
+    type Target = PreGen;
+    fn deref(&self) -> &PreGen {
+        &self.0
+    }
+}
+
+impl Wire {
+    async fn pre_generate_route(&self, body: &[u8]) -> RouteResponse<Value> {
+        self.0.pre_generate_route(body).await.into_json()
+    }
+    async fn get_route(&self, query: &str) -> RouteResponse<Value> {
+        self.0.get_route(query).await.into_json()
+    }
+    async fn cron_route(&self, authorization: Option<&str>) -> RouteResponse<Value> {
+        self.0.cron_route(authorization).await.into_json()
+    }
+    async fn analytics_route(&self, authorization: Option<&str>) -> RouteResponse<Value> {
+        self.0.analytics_route(authorization).await.into_json()
+    }
+    async fn trigger_route(&self, body: &[u8]) -> RouteResponse<Value> {
+        self.0.trigger_route(body).await.into_json()
+    }
+}
+
 struct Fixture {
-    service: PreGen,
+    service: Wire,
     store: SqliteStore,
     _sim: SimulatorHandle,
     _dir: tempfile::TempDir,
@@ -35,7 +64,7 @@ async fn fixture(with_key: bool, secret: Option<&str>) -> Fixture {
         config = config.with_cron_secret(secret);
     }
     let service = PreGen::new(Arc::new(store.clone()), generator, config, Arc::new(SystemClock)).unwrap();
-    Fixture { service, store, _sim: sim, _dir: dir }
+    Fixture { service: Wire(service), store, _sim: sim, _dir: dir }
 }
 
 fn bearer() -> String {

@@ -117,3 +117,7 @@ mod config;
 mod failures;
 #[path = "service/get.rs"]
 mod get;
+#[path = "service/lifecycle.rs"]
+mod lifecycle;
+#[path = "service/open.rs"]
+mod open;

@@ -1,16 +1,12 @@
-//! What every command starts from: the store at `--db`, the service over it, and the generator — Claude when
-//! `ANTHROPIC_API_KEY` is set, the local simulator when a command asks for it and no key is set.
+//! What every command starts from: the service opened by `PreGen::open` from `--db` and the environment, with the
+//! command's own options; and the command's one addition, the local simulator as Claude when a command asks for
+//! it and no API key is set.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use pregen_core::SystemClock;
-use pregen_core::claude::{ClaudeClient, ClaudeConfig};
-use pregen_core::config::PreGenConfig;
-use pregen_core::generate::{Generator, GeneratorConfig};
+use pregen_core::config::PreGenOptions;
 use pregen_core::service::PreGen;
 use pregen_core::simulator::{DEFAULT_API_KEY, LatencyModel, Simulator, SimulatorConfig, SimulatorHandle};
-use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
 
 use crate::output::CliError;
 
@@ -23,36 +19,26 @@ pub(crate) enum Claude {
     OrSimulator,
 }
 
-/// An opened store and the service over it.
+/// The opened service, and the simulator it generates with, if one was started.
 pub(crate) struct Context {
     pub(crate) service: Arc<PreGen>,
-    pub(crate) store: SqliteStore,
     pub(crate) simulator: Option<SimulatorHandle>,
 }
 
-/// The generator's settings: the defaults, with the models from `PREGEN_MODEL`, `PREGEN_MODEL_DIAGNOSTIC` and
-/// `PREGEN_MODEL_PRACTICE` (the per-type variable wins).
-fn generator_config() -> GeneratorConfig {
-    let config = GeneratorConfig::from_lookup(|name| std::env::var(name).ok());
-    tracing::debug!(
-        "[Pre-Gen] models: {} for diagnostic exams, {} for practice exams",
-        config.diagnostic_model,
-        config.practice_model
-    );
-    config
-}
-
-fn key_is_set() -> bool {
-    std::env::var("ANTHROPIC_API_KEY").is_ok_and(|k| !k.trim().is_empty())
-}
-
 impl Context {
-    /// Opens `db` and builds the service.
-    pub(crate) async fn open(db: &Path, claude: Claude, config: PreGenConfig) -> Result<Self, CliError> {
-        let store = SqliteStore::open(db, SqliteOptions::default()).await?;
-        let (client, simulator) = if key_is_set() {
-            (Some(ClaudeClient::new(ClaudeConfig::from_env()?)?), None)
-        } else if claude == Claude::OrSimulator {
+    /// Opens the service at `db` (else `PREGEN_DB`, `DATABASE_URL`, `./pregen.db`) with `options` over the
+    /// environment.
+    pub(crate) async fn open(
+        db: Option<&str>,
+        claude: Claude,
+        mut options: PreGenOptions,
+    ) -> Result<Self, CliError> {
+        if let Some(db) = db {
+            options.database = Some(db.to_owned());
+        }
+        let env = |name: &str| std::env::var(name).ok();
+        let key_is_set = options.lookup(&env, "ANTHROPIC_API_KEY").is_some_and(|k| !k.trim().is_empty());
+        let simulator = if !key_is_set && claude == Claude::OrSimulator {
             let config =
                 SimulatorConfig::builder().seed(7).latency(LatencyModel::haiku()).time_factor(20.0).build()?;
             let sim = Simulator::start(config).await?;
@@ -60,19 +46,14 @@ impl Context {
                 "[Pre-Gen] ANTHROPIC_API_KEY is not set: using the local Claude simulator at {} (synthetic items)",
                 sim.url()
             );
-            let client = ClaudeClient::new(
-                ClaudeConfig::new(pregen_core::claude::ApiKey::new(DEFAULT_API_KEY)).with_base_url(sim.url()),
-            )?;
-            (Some(client), Some(sim))
+            options.anthropic_api_key = Some(DEFAULT_API_KEY.to_owned());
+            options.anthropic_base_url = Some(sim.url().to_owned());
+            Some(sim)
         } else {
-            (None, None)
+            None
         };
-        let generator = match client {
-            Some(client) => Some(Arc::new(Generator::new(client, generator_config())?)),
-            None => None,
-        };
-        let service = PreGen::new(Arc::new(store.clone()), generator, config, Arc::new(SystemClock))?;
-        Ok(Self { service: Arc::new(service), store, simulator })
+        let service = PreGen::open(options).await?;
+        Ok(Self { service: Arc::new(service), simulator })
     }
 
     /// Shuts down what the context started.

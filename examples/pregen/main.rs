@@ -6,7 +6,6 @@ mod context;
 mod output;
 mod progress;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,9 +14,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "pregen", version, about)]
 struct Cli {
-    /// The SQLite database file.
-    #[arg(long, global = true, env = "PREGEN_DB", default_value = "./pregen.db")]
-    db: PathBuf,
+    /// The store: a SQLite file, or a postgres:// URL (built with the `postgres` feature). Else `PREGEN_DB`, else
+    /// `DATABASE_URL`, else ./pregen.db.
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    db: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,17 +71,18 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return output::fail(&output::CliError::Io(e)),
     };
+    let db = cli.db.as_deref();
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Demo(args) => commands::demo::run(&cli.db, args).await,
-            Command::Generate(args) => commands::generate::run(&cli.db, args).await,
-            Command::Get(args) => commands::get::run(&cli.db, args).await,
-            Command::Trigger(args) => commands::trigger::run(&cli.db, args).await,
-            Command::Work(args) => commands::work::run(&cli.db, args).await,
-            Command::Cron(args) => commands::cron::run(&cli.db, args).await,
-            Command::Stats => commands::stats::run(&cli.db).await,
-            Command::Cleanup(args) => commands::cleanup::run(&cli.db, args).await,
-            Command::Queue(args) => commands::queue::run(&cli.db, args).await,
+            Command::Demo(args) => commands::demo::run(db, args).await,
+            Command::Generate(args) => commands::generate::run(db, args).await,
+            Command::Get(args) => commands::get::run(db, args).await,
+            Command::Trigger(args) => commands::trigger::run(db, args).await,
+            Command::Work(args) => commands::work::run(db, args).await,
+            Command::Cron(args) => commands::cron::run(db, args).await,
+            Command::Stats => commands::stats::run(db).await,
+            Command::Cleanup(args) => commands::cleanup::run(db, args).await,
+            Command::Queue(args) => commands::queue::run(db, args).await,
             Command::Validate(args) => commands::validate::run(args).await,
             Command::Simulate(args) => commands::simulate::run(args).await,
         }

@@ -8,6 +8,7 @@ use pregen_core::generate::GenerateError;
 use pregen_core::service::{RouteResponse, ServiceError};
 use pregen_core::simulator::SimulatorError;
 use pregen_core::store::StoreError;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Exit status for bad input (arguments, files, ids).
@@ -28,14 +29,19 @@ impl Outcome {
     }
 
     /// A route's answer: 2xx is success, 4xx bad input, anything else failure.
-    pub(crate) fn route(r: RouteResponse) -> Self {
+    pub(crate) fn route<B: Serialize>(r: RouteResponse<B>) -> Result<Self, CliError> {
         let exit = match r.status {
             200..=299 => 0,
             400..=499 => BAD_INPUT,
             _ => FAILURE,
         };
-        Self { body: r.body, exit }
+        Ok(Self { body: json_of(&r.body)?, exit })
     }
+}
+
+/// A typed result as the JSON the command prints.
+pub(crate) fn json_of<T: Serialize>(value: &T) -> Result<Value, CliError> {
+    serde_json::to_value(value).map_err(|e| CliError::Io(std::io::Error::other(e)))
 }
 
 /// Why a command failed.
@@ -72,8 +78,10 @@ impl CliError {
 
     fn is_bad_input(&self) -> bool {
         match self {
-            CliError::Store(e) => matches!(e, StoreError::InvalidInput { .. } | StoreError::InvalidExam(_)),
-            CliError::Service(e) => matches!(e, ServiceError::BadRequest(_)),
+            CliError::Store(e) | CliError::Service(ServiceError::Store(e)) => {
+                matches!(e, StoreError::InvalidInput { .. } | StoreError::InvalidExam(_))
+            }
+            CliError::Service(e) => matches!(e, ServiceError::BadRequest(_) | ServiceError::Config(_)),
             CliError::BadInput(_) => true,
             _ => false,
         }

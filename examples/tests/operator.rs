@@ -1,5 +1,6 @@
 //! The `pregen` command as an operator meets it: the simulator's key, the schedule and the models from the
-//! environment, and runs whose store fails saying so (body and exit code 1).
+//! environment, the store from `--db`, `PREGEN_DB` or `DATABASE_URL`, bad settings refused as bad input, a wrong
+//! API key reported with its own code, and runs whose store fails saying so (body and exit code 1).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -8,17 +9,24 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use pregen_core::config::OPTION_VARIABLES;
 use pregen_core::simulator::{DEFAULT_API_KEY, Simulator, SimulatorConfig, SimulatorHandle};
 use pregen_core::store::sqlite::{SqliteOptions, SqliteStore, db_error};
 use serde_json::Value;
 
-fn pregen(db: &Path, args: &[&str]) -> Command {
+/// The command with no setting from this process's environment (every option's variable removed).
+fn bare(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pregen"));
-    cmd.arg("--db").arg(db).args(args);
-    for name in ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "PREGEN_SCHEDULE", "PREGEN_MODEL"] {
+    cmd.args(args);
+    for (_, name) in OPTION_VARIABLES {
         cmd.env_remove(name);
     }
-    cmd.env_remove("PREGEN_MODEL_DIAGNOSTIC").env_remove("PREGEN_MODEL_PRACTICE");
+    cmd
+}
+
+fn pregen(db: &Path, args: &[&str]) -> Command {
+    let mut cmd = bare(&["--db", db.to_str().unwrap()]);
+    cmd.args(args);
     cmd
 }
 
@@ -223,5 +231,70 @@ async fn a_budgeted_work_or_cron_whose_store_fails_says_so_and_exits_1() {
     let out = pregen_with(&sim, &db, &["cron", "--budget", "60"]).output().unwrap();
     let body = json(&out);
     assert_eq!((out.status.code(), &body["success"]), (Some(0), &Value::Bool(true)), "{body}");
+    sim.shutdown().await.unwrap();
+}
+
+#[test]
+fn the_store_comes_from_db_then_pregen_db_then_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let [flag, pregen_db, database_url] =
+        ["flag.db", "pregen-db.db", "database-url.db"].map(|f| dir.path().join(f));
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    };
+    run(bare(&["--db", flag.to_str().unwrap(), "trigger", "--user", "u1"])
+        .env("PREGEN_DB", &pregen_db)
+        .env("DATABASE_URL", &database_url));
+    assert!(flag.exists() && !pregen_db.exists() && !database_url.exists());
+    run(bare(&["trigger", "--user", "u1"]).env("PREGEN_DB", &pregen_db).env("DATABASE_URL", &database_url));
+    assert!(pregen_db.exists() && !database_url.exists());
+    run(bare(&["trigger", "--user", "u1"]).env("DATABASE_URL", &database_url));
+    assert!(database_url.exists());
+    let out = bare(&["queue"]).env("PREGEN_DB", &pregen_db).output().unwrap();
+    assert_eq!(json(&out)["queueLength"], 2, "the same store, opened again");
+}
+
+#[test]
+fn bad_settings_are_bad_input_that_names_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    for (name, value, says) in [
+        ("PREGEN_WORKERS", "0", "PREGEN_WORKERS: must be at least 1"),
+        ("PREGEN_SWEEP_MODE", "bulk", "PREGEN_SWEEP_MODE: unknown sweep mode \"bulk\": direct or batch"),
+        ("PREGEN_STOCK_TARGET", "one", "PREGEN_STOCK_TARGET: \"one\" is not a whole number"),
+        ("PREGEN_SWEEP_BUDGET_SECS", "-5", "PREGEN_SWEEP_BUDGET_SECS: must be between 0 and 31536000 seconds"),
+    ] {
+        let out = pregen(&db, &["stats"]).env(name, value).output().unwrap();
+        let body = json(&out);
+        assert_eq!((out.status.code(), &body["code"]), (Some(2), &"config.invalid".into()), "{name}: {body}");
+        assert_eq!(body["error"], says);
+        assert!(!db.exists(), "{name}: nothing was opened");
+    }
+    let out = pregen(&db, &["cron", "--mode", "bulk"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    #[cfg(not(feature = "postgres"))]
+    {
+        let out = bare(&["--db", "postgres://pregen:pw@127.0.0.1/pregen", "stats"]).output().unwrap();
+        let body = json(&out);
+        assert_eq!((out.status.code(), &body["code"]), (Some(2), &"store.invalid_input".into()), "{body}");
+        assert!(!body["error"].as_str().unwrap().contains(":pw@"), "no password in the error: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_api_key_is_reported_with_its_own_code() {
+    let sim = Simulator::start(SimulatorConfig::builder().seed(9).build().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = pregen(&dir.path().join("k.db"), &["generate", "--user", "u1", "--type", "diagnostic"])
+        .env("ANTHROPIC_API_KEY", "sk-ant-not-the-right-key")
+        .env("ANTHROPIC_BASE_URL", sim.url())
+        .output()
+        .unwrap();
+    let body = json(&out);
+    assert_eq!((out.status.code(), &body["code"]), (Some(1), &"claude.authentication".into()), "{body}");
+    assert!(body["error"].as_str().unwrap().starts_with("generation failed: claude.authentication: "), "{body}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("not-the-right-key"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not-the-right-key"));
     sim.shutdown().await.unwrap();
 }

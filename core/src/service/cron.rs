@@ -19,11 +19,49 @@ use crate::queue::JobKey;
 use crate::store::iso;
 use crate::worker::DrainReport;
 
+/// A step of a sweep, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SweepStep {
+    /// Counting active users and finding the (user, type) pairs below target.
+    Plan,
+    /// Queueing a job per missing pair.
+    Enqueue,
+    /// Collecting finished Message Batches.
+    Collect,
+    /// Working due jobs within the budget (direct mode).
+    Work,
+    /// Sending due jobs as a Message Batch (batch mode).
+    Submit,
+    /// Deleting expired and used exams and old jobs.
+    Cleanup,
+}
+
+impl SweepStep {
+    /// The step's name as the JSON says it: `plan`, `enqueue`, `collect`, `work`, `submit`, `cleanup`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweepStep::Plan => "plan",
+            SweepStep::Enqueue => "enqueue",
+            SweepStep::Collect => "collect",
+            SweepStep::Work => "work",
+            SweepStep::Submit => "submit",
+            SweepStep::Cleanup => "cleanup",
+        }
+    }
+}
+
+impl fmt::Display for SweepStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A step of a sweep that could not run (or ran into store failures), with the stable code of its error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SweepStepError {
-    /// `plan`, `enqueue`, `collect`, `work`, `submit` or `cleanup`.
-    pub step: &'static str,
+    /// The step.
+    pub step: SweepStep,
     /// The error's stable code (`store.database`, `claude.overloaded`, ...).
     pub code: &'static str,
     /// The error's message.
@@ -113,7 +151,7 @@ impl CronReport {
         self.errors.is_empty()
     }
 
-    fn fail(&mut self, step: &'static str, error: &(impl ErrorCode + fmt::Display), store: bool) {
+    fn fail(&mut self, step: SweepStep, error: &(impl ErrorCode + fmt::Display), store: bool) {
         tracing::error!("[Cron] {step} failed ({}): {error}", error.code());
         self.store_failures += u64::from(store);
         self.errors.push(SweepStepError {
@@ -124,7 +162,7 @@ impl CronReport {
         });
     }
 
-    fn fail_generation(&mut self, step: &'static str, error: &GenerateError) {
+    fn fail_generation(&mut self, step: SweepStep, error: &GenerateError) {
         self.generation_errors += 1;
         self.fail(step, error, matches!(error, GenerateError::Store(_)));
     }
@@ -139,7 +177,7 @@ impl CronReport {
             self.generation_errors += 1;
             self.store_failures += drained.store_failures();
             self.errors.push(SweepStepError {
-                step: "work",
+                step: SweepStep::Work,
                 code: error.code,
                 message: format!("{} store failures; first: {}", drained.store_failures(), error.message),
                 retryable: true,
@@ -220,18 +258,18 @@ impl PreGen {
         let policy = &self.config.policy;
         match self.store.count_active_users(policy.active_since(now)).await {
             Ok(users) => report.users_processed = users,
-            Err(e) => report.fail("plan", &e, true),
+            Err(e) => report.fail(SweepStep::Plan, &e, true),
         }
         let missing = match self.store.plan_missing(now, policy).await {
             Ok(missing) => missing,
-            Err(e) => return report.fail("plan", &e, true),
+            Err(e) => return report.fail(SweepStep::Plan, &e, true),
         };
         report.missing = missing.len() as u64;
         report.generation_triggered = report.missing;
         let keys: Vec<JobKey> = missing.iter().map(|m| JobKey::new(m.user_id.as_str(), m.exam_type)).collect();
         match self.store.enqueue_many(&keys, now, &self.config.queue).await {
             Ok(enqueued) => report.queued = enqueued.iter().filter(|e| e.created).count() as u64,
-            Err(e) => report.fail("enqueue", &e, true),
+            Err(e) => report.fail(SweepStep::Enqueue, &e, true),
         }
         tracing::info!(
             "[Cron] {} active users, {} pairs missing, {} jobs queued",
@@ -250,7 +288,7 @@ impl PreGen {
                 report.failed += collected.failed;
                 report.cost_usd += collected.usage.cost.total_usd;
             }
-            Err(e) => report.fail_generation("collect", &e),
+            Err(e) => report.fail_generation(SweepStep::Collect, &e),
         }
         match sweep.mode {
             SweepMode::Direct => match self.drain(sweep.budget).await {
@@ -258,7 +296,7 @@ impl PreGen {
                 Err(ServiceError::DrainFailed(drained)) => report.absorb(&drained),
                 Err(e) => {
                     report.generation_errors += 1;
-                    report.fail("work", &e, matches!(e, ServiceError::Store(_)));
+                    report.fail(SweepStep::Work, &e, matches!(e, ServiceError::Store(_)));
                 }
             },
             SweepMode::Batch => {
@@ -268,7 +306,7 @@ impl PreGen {
                 match submitted {
                     Ok(Some(_)) => report.batches_submitted = 1,
                     Ok(None) => {}
-                    Err(e) => report.fail_generation("submit", &e),
+                    Err(e) => report.fail_generation(SweepStep::Submit, &e),
                 }
             }
         }
@@ -283,11 +321,11 @@ impl PreGen {
                 report.exams_deleted = exams.total();
                 report.cleanup_completed = exams.total();
             }
-            Err(e) => report.fail("cleanup", &e, true),
+            Err(e) => report.fail(SweepStep::Cleanup, &e, true),
         }
         match self.store.cleanup_jobs(now, &self.config.queue.retention, batch).await {
             Ok(jobs) => report.jobs_deleted = jobs,
-            Err(e) => report.fail("cleanup", &e, true),
+            Err(e) => report.fail(SweepStep::Cleanup, &e, true),
         }
         tracing::info!("[Cron] cleanup deleted {} exams and {} jobs", report.exams_deleted, report.jobs_deleted);
     }

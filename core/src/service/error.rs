@@ -3,6 +3,8 @@
 use std::fmt;
 
 use super::CronReport;
+use super::job_failure::JobFailure;
+use crate::config::ConfigError;
 use crate::error::ErrorCode;
 use crate::generate::GenerateError;
 use crate::store::StoreError;
@@ -27,9 +29,19 @@ pub enum ServiceError {
     /// Generation failed.
     #[error(transparent)]
     Generate(#[from] GenerateError),
-    /// A job ended without an exam (its last error), or waiting for it ran out of time.
+    /// A setting (an option or an environment variable) cannot be used; nothing was opened.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A call that spawns tasks (`start_workers`) came from a thread without a tokio runtime, on a service that
+    /// was not opened on one.
+    #[error("no tokio runtime: open the service inside one, or call this from one")]
+    NoRuntime,
+    /// A job ended without an exam; it carries the job's own last error code and whether trying again could help.
     #[error("generation failed: {0}")]
-    JobFailed(String),
+    JobFailed(JobFailure),
+    /// Another worker was still generating for the key when waiting for it ran out of time (the job id).
+    #[error("generation failed: job {0} is still running elsewhere")]
+    JobStillRunning(String),
     /// A sweep ran every step it could, but at least one could not run; the report lists which and why.
     #[error("{}", SweepSummary(.0))]
     SweepFailed(Box<CronReport>),
@@ -76,7 +88,10 @@ impl ErrorCode for ServiceError {
             ServiceError::Unauthorized => "service.unauthorized",
             ServiceError::Store(e) => e.code(),
             ServiceError::Generate(e) => e.code(),
-            ServiceError::JobFailed(_) => "service.job_failed",
+            ServiceError::Config(e) => e.code(),
+            ServiceError::NoRuntime => "service.no_runtime",
+            ServiceError::JobFailed(failure) => failure.code,
+            ServiceError::JobStillRunning(_) => "service.job_running",
             ServiceError::SweepFailed(report) => report.errors.first().map_or("service.sweep_failed", |e| e.code),
             ServiceError::DrainFailed(report) => report.error.as_ref().map_or("service.drain_failed", |e| e.code),
         }
@@ -86,7 +101,8 @@ impl ErrorCode for ServiceError {
         match self {
             ServiceError::Store(e) => e.is_retryable(),
             ServiceError::Generate(e) => e.is_retryable(),
-            ServiceError::JobFailed(_) | ServiceError::DrainFailed(_) => true,
+            ServiceError::JobFailed(failure) => failure.retryable,
+            ServiceError::JobStillRunning(_) | ServiceError::DrainFailed(_) => true,
             ServiceError::SweepFailed(report) => report.errors.iter().all(|e| e.retryable),
             _ => false,
         }

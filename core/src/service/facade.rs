@@ -1,12 +1,15 @@
-//! [`PreGen`]: the service's calls, over a store, an optional generator (none without an API key) and a clock.
+//! [`PreGen`]: the service's calls, over a store, an optional generator (none without an API key), a clock and
+//! the tokio runtime it was opened on.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 use super::ServiceError;
+use super::job_failure::{JobFailure, Recorded};
 use crate::api::GetExamBody;
 use crate::clock::Clock;
 use crate::config::PreGenConfig;
@@ -14,11 +17,12 @@ use crate::error::ErrorCode;
 use crate::exam::ExamType;
 use crate::generate::{GenerateHandler, Generator};
 use crate::policy::Policy;
-use crate::queue::{JobKey, JobState, QueueStatus};
-use crate::store::{STATUS_JOB_LIMIT, Store, UserId};
-use crate::worker::{DrainReport, RunOutcome, Runner, ShutdownReport, WorkerPool, drain};
+use crate::queue::{JobId, JobKey, JobState};
+use crate::store::{Store, UserId};
+use crate::worker::{HandlerError, JobHandler, RunOutcome, Runner, WorkerPool};
 
-/// The result of a synchronous pre-generate.
+/// The result of a synchronous pre-generate. Serializes as the pre-generate route's 200 body:
+/// `{success: true, message: "Valid pre-gen already exists"}` or `{success: true, examId, questionCount}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreGenerated {
     /// A servable exam of that type was already in stock; nothing was generated.
@@ -32,46 +36,49 @@ pub enum PreGenerated {
     },
 }
 
-/// What to pre-generate in the background.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trigger {
-    /// These types (a page load asks for both).
-    Types(Vec<ExamType>),
-    /// The type that follows the one just finished: a practice exam after a diagnostic, and the reverse.
-    After(ExamType),
-}
+/// The message of [`PreGenerated::AlreadyExists`], as the old route said it.
+pub const ALREADY_EXISTS: &str = "Valid pre-gen already exists";
 
-/// One exam type's fate in a trigger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TriggeredJob {
-    /// The type.
-    pub exam_type: ExamType,
-    /// `queued` (a new job), `already_queued` (an unfinished job held the key) or `stocked` (nothing missing).
-    pub status: &'static str,
-    /// The job, when one is queued.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_id: Option<String>,
-}
-
-/// What a trigger did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TriggerReport {
-    /// Always true when returned.
-    pub success: bool,
-    /// Per type.
-    pub jobs: Vec<TriggeredJob>,
+impl Serialize for PreGenerated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match self {
+            PreGenerated::AlreadyExists => {
+                let mut body = serializer.serialize_struct("PreGenerated", 2)?;
+                body.serialize_field("success", &true)?;
+                body.serialize_field("message", ALREADY_EXISTS)?;
+                body.end()
+            }
+            PreGenerated::Generated { exam_id, question_count } => {
+                let mut body = serializer.serialize_struct("PreGenerated", 3)?;
+                body.serialize_field("success", &true)?;
+                body.serialize_field("examId", exam_id)?;
+                body.serialize_field("questionCount", question_count)?;
+                body.end()
+            }
+        }
+    }
 }
 
 /// The pre-generation service. Cheap to share behind an `Arc`; every call is safe to run concurrently, and any
 /// number of processes may share one store.
+///
+/// It keeps the handle of the tokio runtime it was created on, so its synchronous calls that start tasks
+/// ([`PreGen::start_workers`]) work from any thread, a JavaScript thread included. Dropping it stops its workers
+/// (running jobs are handed back); [`PreGen::shutdown`] does the same and waits for them.
 pub struct PreGen {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) generator: Option<Arc<Generator>>,
     pub(crate) config: PreGenConfig,
     pub(crate) clock: Arc<dyn Clock>,
-    pool: Mutex<Option<WorkerPool>>,
+    pub(crate) runtime: Option<Handle>,
+    pub(crate) pool: Mutex<Option<Workers>>,
+}
+
+/// A running worker pool and the runtime it runs on.
+pub(crate) struct Workers {
+    pub(crate) pool: WorkerPool,
+    pub(crate) runtime: Handle,
 }
 
 impl std::fmt::Debug for PreGen {
@@ -85,7 +92,11 @@ impl std::fmt::Debug for PreGen {
 
 impl PreGen {
     /// A service over `store`; `generator` is `None` when no API key is configured (generation then fails with
-    /// "API key not configured", while reads, triggers and cleanup still work).
+    /// "API key not configured", while reads, triggers and cleanup still work). Keeps the current tokio runtime's
+    /// handle, if called inside one (see [`PreGen::with_runtime`]). [`PreGen::open`] does all of this from options
+    /// and the environment.
+    ///
+    /// Errors: [`ServiceError::BadRequest`] when the policy or queue options cannot work.
     pub fn new(
         store: Arc<dyn Store>,
         generator: Option<Arc<Generator>>,
@@ -94,7 +105,20 @@ impl PreGen {
     ) -> Result<Self, ServiceError> {
         config.policy.check().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         config.queue.check().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-        Ok(Self { store, generator, config, clock, pool: Mutex::new(None) })
+        let runtime = Handle::try_current().ok();
+        Ok(Self { store, generator, config, clock, runtime, pool: Mutex::new(None) })
+    }
+
+    /// The same service, spawning its tasks on `runtime` from now on.
+    pub fn with_runtime(mut self, runtime: Handle) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// The handle of the runtime the service spawns its tasks on: the one it was created on, unless
+    /// [`PreGen::with_runtime`] named another.
+    pub fn runtime(&self) -> Option<&Handle> {
+        self.runtime.as_ref()
     }
 
     /// The configuration.
@@ -112,14 +136,23 @@ impl PreGen {
         self.generator.as_ref()
     }
 
-    /// The runner that works jobs with the generator.
-    pub(crate) fn runner(&self) -> Result<Runner, ServiceError> {
+    /// The handler that generates a job's exam and stores it.
+    fn handler(&self) -> Result<Arc<dyn JobHandler>, ServiceError> {
         let generator = self.generator.clone().ok_or(ServiceError::ApiKeyMissing)?;
         let exams = Arc::clone(&self.store) as Arc<dyn crate::store::ExamStore>;
         let handler = GenerateHandler::new(generator, exams, self.config.policy, Arc::clone(&self.clock))
             .with_checkpoints(Arc::clone(&self.store) as Arc<dyn crate::store::CheckpointStore>);
+        Ok(Arc::new(handler))
+    }
+
+    fn runner_with(&self, handler: Arc<dyn JobHandler>) -> Runner {
         let jobs = Arc::clone(&self.store) as Arc<dyn crate::store::JobStore>;
-        Ok(Runner::new(jobs, Arc::new(handler), self.config.queue, Arc::clone(&self.clock)))
+        Runner::new(jobs, handler, self.config.queue, Arc::clone(&self.clock))
+    }
+
+    /// The runner that works jobs with the generator.
+    pub(crate) fn runner(&self) -> Result<Runner, ServiceError> {
+        Ok(self.runner_with(self.handler()?))
     }
 
     /// Servable exams of (user, type) now: unused and unexpired, however close to expiry.
@@ -131,9 +164,13 @@ impl PreGen {
     /// Generates an exam of `exam_type` for `user` now, unless a servable one exists (the old POST route). Runs
     /// through the queue, so it shares dedupe, fencing and retries with background work; if another worker is
     /// already generating for the key, waits for that job instead of starting a second.
+    ///
+    /// Errors: [`ServiceError::ApiKeyMissing`]; [`ServiceError::JobFailed`] with the job's own last error code and
+    /// retry answer (a wrong key is `claude.authentication`, not retryable); [`ServiceError::JobStillRunning`]
+    /// when another worker's job outlasts `wait_for_running`; [`ServiceError::Store`].
     pub async fn pre_generate(&self, user: &UserId, exam_type: ExamType) -> Result<PreGenerated, ServiceError> {
         self.store.record_activity(user, self.clock.now()).await?;
-        let runner = self.runner()?;
+        let handler = Arc::new(Recorded::new(self.handler()?));
         if self.servable(user, exam_type).await? > 0 {
             return Ok(PreGenerated::AlreadyExists);
         }
@@ -144,35 +181,50 @@ impl PreGen {
         if let Some(claimed) = self.store.claim_job(&job.id, &holder, self.clock.now(), &self.config.queue).await?
         {
             let (_keep, never) = watch::channel(false);
-            return match runner.run(claimed, None, never).await {
+            let runner = self.runner_with(Arc::clone(&handler) as Arc<dyn JobHandler>);
+            match runner.run(claimed, None, never).await {
                 RunOutcome::Succeeded(Some(exam_id)) => {
-                    Ok(PreGenerated::Generated { exam_id, question_count: self.spec_count(exam_type) })
+                    return Ok(PreGenerated::Generated { exam_id, question_count: self.spec_count(exam_type) });
                 }
-                RunOutcome::Succeeded(None) => Ok(PreGenerated::AlreadyExists),
-                _ => Err(ServiceError::JobFailed(self.last_error(&job.id).await)),
-            };
+                RunOutcome::Succeeded(None) => return Ok(PreGenerated::AlreadyExists),
+                RunOutcome::Failed(_) => return Err(self.job_failed(&job.id, handler.last_error()).await),
+                RunOutcome::StoreFailed(message) => {
+                    return Err(ServiceError::JobFailed(JobFailure::not_recorded(&job.id, &message)));
+                }
+                // Another holder has the job now: wait for it below.
+                RunOutcome::LeaseLost | RunOutcome::Released => {}
+            }
         }
         // Another worker holds the job (or it waits out a backoff): wait, bounded, for it to finish.
         let deadline = tokio::time::Instant::now() + self.config.wait_for_running;
         while tokio::time::Instant::now() < deadline {
             match self.store.get_job(&job.id).await? {
                 Some(j) if j.state == JobState::Succeeded => return Ok(PreGenerated::AlreadyExists),
-                Some(j) if j.is_finished() => return Err(ServiceError::JobFailed(self.last_error(&job.id).await)),
+                Some(j) if j.is_finished() => return Err(ServiceError::JobFailed(JobFailure::of(&j, None))),
                 _ => tokio::time::sleep(Duration::from_millis(250)).await,
             }
         }
-        Err(ServiceError::JobFailed(format!("job {} is still running elsewhere", job.id)))
+        Err(ServiceError::JobStillRunning(job.id.0))
     }
 
     fn spec_count(&self, exam_type: ExamType) -> usize {
         self.generator.as_ref().map_or(0, |g| g.config().spec(exam_type).item_count as usize)
     }
 
-    async fn last_error(&self, id: &crate::queue::JobId) -> String {
-        match self.store.get_job(id).await {
-            Ok(Some(job)) => job.last_error.map_or_else(|| format!("job {id} did not finish"), |e| e.to_string()),
-            _ => format!("job {id} did not finish"),
-        }
+    /// The failure of job `id`, from its record and the attempt this caller ran.
+    async fn job_failed(&self, id: &JobId, attempt: Option<HandlerError>) -> ServiceError {
+        let failure = match self.store.get_job(id).await {
+            Ok(Some(job)) => JobFailure::of(&job, attempt.as_ref()),
+            Ok(None) => JobFailure::unreadable(id, &crate::store::StoreError::NotFound(id.to_string())),
+            Err(e) => JobFailure::unreadable(id, &e),
+        };
+        tracing::debug!(
+            "[Pre-Gen] job {id} failed ({}, retryable: {}): {}",
+            failure.code,
+            failure.retryable,
+            failure.message
+        );
+        ServiceError::JobFailed(failure)
     }
 
     /// Claims the newest servable exam of (user, type) for the caller (the old GET route): atomic, so no exam is
@@ -217,7 +269,7 @@ impl PreGen {
             tracing::warn!("[Get Pre-Gen] could not record {user} as active ({}): {e}", e.code());
         }
         match queued {
-            Ok(job) => tracing::debug!("[Get Pre-Gen] {why} of {exam_type} for {user}: {}", job.status),
+            Ok(job) => tracing::debug!("[Get Pre-Gen] {why} of {exam_type} for {user}: {}", job.status.as_str()),
             Err(e) => {
                 tracing::warn!(
                     "[Get Pre-Gen] could not queue the {why} of {exam_type} for {user} ({}): {e}",
@@ -226,86 +278,5 @@ impl PreGen {
             }
         }
         self.wake_workers();
-    }
-
-    /// Records that `user` is active and queues what is missing for `trigger`, without waiting for generation.
-    /// Idle in-process workers are woken.
-    pub async fn trigger(&self, user: &UserId, trigger: Trigger) -> Result<TriggerReport, ServiceError> {
-        let now = self.clock.now();
-        self.store.record_activity(user, now).await?;
-        let types = match trigger {
-            Trigger::Types(types) => types,
-            Trigger::After(done) => vec![done.next()],
-        };
-        let mut jobs = Vec::with_capacity(types.len());
-        for exam_type in types {
-            jobs.push(self.queue_missing(user, exam_type, now).await?);
-        }
-        self.wake_workers();
-        Ok(TriggerReport { success: true, jobs })
-    }
-
-    /// Queues a job for (user, type) unless its stock is full; an unfinished job for the key is reused.
-    async fn queue_missing(
-        &self,
-        user: &UserId,
-        exam_type: ExamType,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<TriggeredJob, ServiceError> {
-        let stock = self.store.stock(user, exam_type, now, &self.config.policy).await?;
-        if self.config.policy.missing(stock) == 0 {
-            return Ok(TriggeredJob { exam_type, status: "stocked", job_id: None });
-        }
-        let enqueued = self.store.enqueue(&JobKey::new(user.as_str(), exam_type), now, &self.config.queue).await?;
-        let status = if enqueued.created { "queued" } else { "already_queued" };
-        tracing::debug!("[BGJob] {status} {exam_type} for {user} (job {})", enqueued.job.id);
-        Ok(TriggeredJob { exam_type, status, job_id: Some(enqueued.job.id.0) })
-    }
-
-    /// The queue in the old status shape, with counts per state.
-    pub async fn queue_status(&self) -> Result<QueueStatus, ServiceError> {
-        Ok(self.store.queue_status(self.clock.now(), STATUS_JOB_LIMIT).await?)
-    }
-
-    /// Cancels every job not running (the old `clearJobQueue`); returns how many.
-    pub async fn clear_queue(&self) -> Result<u64, ServiceError> {
-        let cancelled = self.store.clear_queue(self.clock.now()).await?;
-        tracing::info!("[BGJob] cleared the queue: {cancelled} jobs cancelled");
-        Ok(cancelled)
-    }
-
-    /// Works due jobs for up to `budget` (the serverless path, e.g. in Next.js `after()`).
-    ///
-    /// Errors: [`ServiceError::ApiKeyMissing`] without a generator; [`ServiceError::DrainFailed`], with the full
-    /// report, when the store refused a claim or could not record an outcome.
-    pub async fn drain(&self, budget: Duration) -> Result<DrainReport, ServiceError> {
-        let runner = self.runner()?;
-        let report = drain(&runner, budget, self.config.sweep.concurrency, &self.config.pool.holder_prefix).await;
-        if report.is_ok() { Ok(report) } else { Err(ServiceError::DrainFailed(Box::new(report))) }
-    }
-
-    /// Starts the in-process worker pool (long-running servers). Calling it again while running does nothing.
-    pub fn start_workers(&self) -> Result<(), ServiceError> {
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.is_none() {
-            *pool = Some(WorkerPool::start(self.runner()?, self.config.pool.clone()));
-        }
-        Ok(())
-    }
-
-    fn wake_workers(&self) {
-        if let Some(pool) = self.pool.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            pool.notify();
-        }
-    }
-
-    /// Stops the worker pool, if running: no new claims, running attempts get `grace` to finish, the rest are
-    /// handed back for another process.
-    pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
-        let pool = self.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match pool {
-            Some(pool) => pool.shutdown(grace).await,
-            None => ShutdownReport::default(),
-        }
     }
 }

@@ -2,9 +2,10 @@
 //! header) and returns the status and JSON body of the old route, key for key, so a route becomes one line.
 //! Bad input gets its 4xx and writes nothing.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::{CronReport, PreGen, PreGenerated, ServiceError, Trigger};
+use super::bodies::{AnalyticsBody, CronBody, ErrorBody, GetBody, PreGenerateBody, RouteResponse, TriggerBody};
+use super::{CronReport, PreGen, ServiceError, Trigger};
 use crate::error::ErrorCode;
 use crate::exam::ExamType;
 use crate::store::UserId;
@@ -16,21 +17,6 @@ const MISSING: &str = "Missing userId or examType";
 const INVALID_TYPE: &str = "Invalid examType";
 const INVALID_USER: &str = "Invalid userId";
 
-/// A route's answer: the HTTP status and the JSON body.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RouteResponse {
-    /// The HTTP status.
-    pub status: u16,
-    /// The JSON body.
-    pub body: Value,
-}
-
-impl RouteResponse {
-    fn new(status: u16, body: Value) -> Self {
-        Self { status, body }
-    }
-}
-
 /// Why a request's input was refused, as the route's body says it.
 enum Refusal {
     TooLarge,
@@ -41,18 +27,45 @@ enum Refusal {
 }
 
 impl Refusal {
-    fn response(&self, extra: &Map<String, Value>) -> RouteResponse {
-        let (status, error) = match self {
+    /// The status and the `error` text.
+    fn answer(&self) -> (u16, &'static str) {
+        match self {
             Refusal::TooLarge => (413, "Request body too large"),
             Refusal::BadJson => (400, "Invalid JSON body"),
             Refusal::Missing => (400, MISSING),
             Refusal::InvalidType => (400, INVALID_TYPE),
             Refusal::InvalidUser => (400, INVALID_USER),
-        };
-        let mut body = Map::new();
-        body.insert("error".into(), error.into());
-        body.extend(extra.clone());
-        RouteResponse::new(status, Value::Object(body))
+        }
+    }
+
+    /// `{error}` with its status.
+    fn error<B: From<ErrorBody>>(&self) -> RouteResponse<B> {
+        let (status, error) = self.answer();
+        RouteResponse { status, body: ErrorBody::new(error).into() }
+    }
+}
+
+impl From<ErrorBody> for PreGenerateBody {
+    fn from(e: ErrorBody) -> Self {
+        PreGenerateBody::Failed(e)
+    }
+}
+
+impl From<ErrorBody> for TriggerBody {
+    fn from(e: ErrorBody) -> Self {
+        TriggerBody::Failed(e)
+    }
+}
+
+impl From<ErrorBody> for CronBody {
+    fn from(e: ErrorBody) -> Self {
+        CronBody::Failed(e)
+    }
+}
+
+impl From<ErrorBody> for AnalyticsBody {
+    fn from(e: ErrorBody) -> Self {
+        AnalyticsBody::Failed(e)
     }
 }
 
@@ -82,60 +95,63 @@ fn text<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 }
 
 /// The answer to a failed call; `prefix` is the route's log prefix (`[Pre-Gen]`, `[Cron]`, `[Analytics]`, ...).
-fn failure(e: &ServiceError, prefix: &str) -> RouteResponse {
-    match e {
-        ServiceError::Unauthorized => RouteResponse::new(401, json!({"error": "Unauthorized"})),
-        ServiceError::BadRequest(m) => RouteResponse::new(400, json!({"error": m})),
+/// 401 and 400 say only what the old routes said; a 500 adds the error's `code`, except for the old body pinned
+/// word for word (`{error: "API key not configured"}`).
+fn failure<B: From<ErrorBody>>(e: &ServiceError, prefix: &str) -> RouteResponse<B> {
+    let (status, body) = match e {
+        ServiceError::Unauthorized => (401, ErrorBody::new("Unauthorized")),
+        ServiceError::BadRequest(m) => (400, ErrorBody::new(m.clone())),
+        ServiceError::ApiKeyMissing => (500, ErrorBody::new(e.to_string())),
         other => {
             tracing::error!("{prefix} route failed ({}): {other}", other.code());
-            RouteResponse::new(500, json!({"error": other.to_string()}))
+            (500, ErrorBody::with_code(other.to_string(), other.code()))
         }
-    }
+    };
+    RouteResponse { status, body: body.into() }
 }
 
 /// The cron route's answer to a sweep: 200 `{success: true, stats}`; when a step could not run, 500
 /// `{success: false, error, code, stats}` (the stats say what did run); 401 and other failures as every route.
 /// The `pregen cron` command prints the same body.
-pub fn sweep_response(result: Result<CronReport, ServiceError>) -> RouteResponse {
-    match &result {
-        Ok(stats) => RouteResponse::new(200, json!({"success": true, "stats": stats})),
-        Err(e) => match e {
-            ServiceError::SweepFailed(stats) => RouteResponse::new(
-                500,
-                json!({"success": false, "error": e.to_string(), "code": e.code(), "stats": stats}),
-            ),
-            other => failure(other, "[Cron]"),
+pub fn sweep_response(result: Result<CronReport, ServiceError>) -> RouteResponse<CronBody> {
+    let e = match result {
+        Ok(stats) => return RouteResponse { status: 200, body: CronBody::Swept { success: true, stats } },
+        Err(e) => e,
+    };
+    let (error, code) = (e.to_string(), e.code());
+    match e {
+        ServiceError::SweepFailed(stats) => RouteResponse {
+            status: 500,
+            body: CronBody::StepFailed { success: false, error, code, stats: *stats },
         },
+        other => failure(&other, "[Cron]"),
     }
 }
 
 impl PreGen {
     /// `POST /api/pre-generate-exam` with body `{userId, examType}`.
-    pub async fn pre_generate_route(&self, body: &[u8]) -> RouteResponse {
-        let none = Map::new();
+    pub async fn pre_generate_route(&self, body: &[u8]) -> RouteResponse<PreGenerateBody> {
         let (user, exam_type) =
             match parse_body(body).and_then(|map| user_and_type(text(&map, "userId"), text(&map, "examType"))) {
                 Ok(input) => input,
-                Err(refusal) => return refusal.response(&none),
+                Err(refusal) => return refusal.error(),
             };
         match self.pre_generate(&user, exam_type).await {
-            Ok(PreGenerated::AlreadyExists) => {
-                RouteResponse::new(200, json!({"success": true, "message": "Valid pre-gen already exists"}))
-            }
-            Ok(PreGenerated::Generated { exam_id, question_count }) => RouteResponse::new(
-                200,
-                json!({"success": true, "examId": exam_id, "questionCount": question_count}),
-            ),
+            Ok(done) => RouteResponse { status: 200, body: PreGenerateBody::Done(done) },
             Err(e) => failure(&e, "[Pre-Gen]"),
         }
     }
 
     /// `GET /api/get-pre-generated-exam?userId=..&examType=..` with the raw query string (a leading `?` is fine).
-    pub async fn get_route(&self, query: &str) -> RouteResponse {
-        let marker: Map<String, Value> = [("preGenerated".to_owned(), Value::Bool(false))].into_iter().collect();
+    pub async fn get_route(&self, query: &str) -> RouteResponse<GetBody> {
+        let refused = |status: u16, error: &str| RouteResponse {
+            status,
+            body: GetBody::Refused { error: error.to_owned(), pre_generated: false },
+        };
         let query = query.strip_prefix('?').unwrap_or(query);
         if query.len() > MAX_BODY_BYTES {
-            return Refusal::TooLarge.response(&marker);
+            let (status, error) = Refusal::TooLarge.answer();
+            return refused(status, error);
         }
         let (mut user, mut exam_type) = (None, None);
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -147,25 +163,30 @@ impl PreGen {
         }
         let (user, exam_type) = match user_and_type(user.as_deref(), exam_type.as_deref()) {
             Ok(input) => input,
-            Err(refusal) => return refusal.response(&marker),
+            Err(refusal) => {
+                let (status, error) = refusal.answer();
+                return refused(status, error);
+            }
         };
         match self.get_exam(&user, exam_type).await {
-            Ok(body) => RouteResponse::new(200, serde_json::to_value(body).unwrap_or(Value::Null)),
+            Ok(body) => RouteResponse { status: 200, body: GetBody::Answered(body) },
             // `get_exam` logged the cause with `[Get Pre-Gen]`; the body tells no internals.
-            Err(_) => RouteResponse::new(500, json!({"error": "Database error", "preGenerated": false})),
+            Err(_) => refused(500, "Database error"),
         }
     }
 
     /// `GET` (Vercel cron) or `POST` (external cron) `/api/cron/generate-exams`, with the `Authorization` header.
     /// Answers as [`sweep_response`].
-    pub async fn cron_route(&self, authorization: Option<&str>) -> RouteResponse {
+    pub async fn cron_route(&self, authorization: Option<&str>) -> RouteResponse<CronBody> {
         sweep_response(self.cron(authorization).await)
     }
 
     /// `GET /api/pre-gen-analytics`, with the `Authorization` header.
-    pub async fn analytics_route(&self, authorization: Option<&str>) -> RouteResponse {
+    pub async fn analytics_route(&self, authorization: Option<&str>) -> RouteResponse<AnalyticsBody> {
         match self.analytics_authorized(authorization).await {
-            Ok(stats) => RouteResponse::new(200, json!({"success": true, "stats": stats})),
+            Ok(stats) => {
+                RouteResponse { status: 200, body: AnalyticsBody::Stats { success: true, stats: Box::new(stats) } }
+            }
             Err(e) => failure(&e, "[Analytics]"),
         }
     }
@@ -173,40 +194,39 @@ impl PreGen {
     /// A page-load or exam-finished trigger: body `{userId, examType}` for one type, `{userId, examTypes: [..]}`
     /// for several, `{userId, completed: type}` for the type after the one just finished, or `{userId}` for both.
     /// Answers at once; generation happens in the background.
-    pub async fn trigger_route(&self, body: &[u8]) -> RouteResponse {
-        let none = Map::new();
+    pub async fn trigger_route(&self, body: &[u8]) -> RouteResponse<TriggerBody> {
         let map = match parse_body(body) {
             Ok(map) => map,
-            Err(refusal) => return refusal.response(&none),
+            Err(refusal) => return refusal.error(),
         };
         let Some(user) = text(&map, "userId").filter(|u| !u.is_empty()) else {
-            return Refusal::Missing.response(&none);
+            return Refusal::Missing.error();
         };
         let Ok(user) = UserId::parse(user) else {
-            return Refusal::InvalidUser.response(&none);
+            return Refusal::InvalidUser.error();
         };
         let parse = |v: &Value| v.as_str().and_then(|t| t.parse::<ExamType>().ok());
         let trigger = if let Some(done) = map.get("completed") {
             match parse(done) {
                 Some(t) => Trigger::After(t),
-                None => return Refusal::InvalidType.response(&none),
+                None => return Refusal::InvalidType.error(),
             }
         } else if let Some(one) = map.get("examType") {
             match parse(one) {
                 Some(t) => Trigger::Types(vec![t]),
-                None => return Refusal::InvalidType.response(&none),
+                None => return Refusal::InvalidType.error(),
             }
         } else if let Some(many) = map.get("examTypes") {
             let types: Option<Vec<ExamType>> = many.as_array().and_then(|a| a.iter().map(parse).collect());
             match types {
                 Some(types) if !types.is_empty() => Trigger::Types(types),
-                _ => return Refusal::InvalidType.response(&none),
+                _ => return Refusal::InvalidType.error(),
             }
         } else {
             Trigger::Types(ExamType::ALL.to_vec())
         };
         match self.trigger(&user, trigger).await {
-            Ok(report) => RouteResponse::new(202, serde_json::to_value(report).unwrap_or(Value::Null)),
+            Ok(report) => RouteResponse { status: 202, body: TriggerBody::Queued(report) },
             Err(e) => failure(&e, "[BGJob]"),
         }
     }

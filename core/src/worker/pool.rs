@@ -45,7 +45,8 @@ impl Default for PoolOptions {
 }
 
 /// What the pool's workers did, reported at shutdown.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShutdownReport {
     /// Attempts that succeeded.
     pub succeeded: u64,

@@ -17,6 +17,7 @@ async fn the_schedule_comes_from_pregen_schedule() {
     let from = |value: Option<&str>| {
         let value = value.map(str::to_owned);
         PreGenConfig::from_lookup(move |name| (name == "PREGEN_SCHEDULE").then(|| value.clone()).flatten())
+            .unwrap()
     };
     let r = rig(from(None)).await;
     assert_eq!(r.service.schedule().unwrap().expression(), "0 */6 * * *");

@@ -63,7 +63,7 @@ async fn a_sweep_whose_store_fails_is_a_failure_that_keeps_its_stats() {
         let r = rig(PreGenConfig::default().with_cron_secret(SECRET)).await;
         r.sqlite.record_activity(&user("u1"), t0()).await.unwrap();
         r.store.fail(failing);
-        let answer = r.service.cron_route(Some(&bearer)).await;
+        let answer = r.service.cron_route(Some(&bearer)).await.into_json();
         assert_eq!(answer.status, 500, "{failing:?}: {}", answer.body);
         let body = &answer.body;
         assert_eq!((&body["success"], &body["code"]), (&json!(false), &json!("store.database")), "{failing:?}");
@@ -86,7 +86,7 @@ async fn a_sweep_whose_store_fails_is_a_failure_that_keeps_its_stats() {
     // A healthy sweep: 200, no errors.
     let r = rig(PreGenConfig::default().with_cron_secret(SECRET)).await;
     r.sqlite.record_activity(&user("u1"), t0()).await.unwrap();
-    let answer = r.service.cron_route(Some(&bearer)).await;
+    let answer = r.service.cron_route(Some(&bearer)).await.into_json();
     assert_eq!((answer.status, &answer.body["success"]), (200, &json!(true)), "{}", answer.body);
     assert_eq!((&answer.body["stats"]["errors"], &answer.body["stats"]["storeFailures"]), (&json!([]), &json!(0)));
 }

@@ -18,7 +18,7 @@ async fn a_get_miss_records_demand_and_queues_that_type() {
         let r = rig(PreGenConfig::default()).await;
         let s = &r.service;
         let query = format!("userId=only-gets&examType={exam_type}");
-        let miss = s.get_route(&query).await;
+        let miss = s.get_route(&query).await.into_json();
         assert_eq!(miss.body, json!({"preGenerated": false, "reason": "No valid pre-generated exam"}));
         assert_eq!(r.sqlite.count_active_users(t0()).await.unwrap(), 1, "{exam_type}: the miss recorded the user");
         let status = s.queue_status().await.unwrap();
@@ -32,7 +32,7 @@ async fn a_get_miss_records_demand_and_queues_that_type() {
         s.clear_queue().await.unwrap();
         let sweep = s.sweep().await.unwrap();
         assert_eq!((sweep.users_processed, sweep.missing, sweep.completed), (1, 2, 2), "{exam_type}");
-        let hit = s.get_route(&query).await;
+        let hit = s.get_route(&query).await.into_json();
         assert_eq!(hit.body["preGenerated"], true, "{exam_type}: {}", hit.body);
     }
 }
@@ -44,7 +44,7 @@ async fn a_claimed_exam_is_returned_when_the_refill_activity_and_counters_fail()
     r.store.fail(&["enqueue", "enqueue_many", "record_activity", "record_get_outcome"]);
     let (lines, _guard) = capture();
 
-    let hit = r.service.get_route("userId=u1&examType=practice").await;
+    let hit = r.service.get_route("userId=u1&examType=practice").await.into_json();
     assert_eq!(hit.status, 200, "{}", hit.body);
     assert_eq!((&hit.body["preGenerated"], &hit.body["examId"]), (&json!(true), &json!(id)));
     assert_eq!(hit.body["questions"]["questions"].as_array().unwrap().len(), 8);
@@ -55,14 +55,14 @@ async fn a_claimed_exam_is_returned_when_the_refill_activity_and_counters_fail()
     );
 
     // The exam was claimed for good: the next get finds none, and still answers 200.
-    let miss = r.service.get_route("userId=u1&examType=practice").await;
+    let miss = r.service.get_route("userId=u1&examType=practice").await.into_json();
     assert_eq!((miss.status, &miss.body["preGenerated"]), (200, &json!(false)));
     assert_eq!(r.sqlite.analytics(t0(), &Policy::default()).await.unwrap().total_used, 1);
 
     // Only a failed claim is a 500; it takes nothing.
     let id2 = stock_exam(&r.sqlite, "u2", ExamType::Diagnostic, t0()).await;
     r.store.fail(&["claim_exam"]);
-    let failed = r.service.get_route("userId=u2&examType=diagnostic").await;
+    let failed = r.service.get_route("userId=u2&examType=diagnostic").await.into_json();
     assert_eq!((failed.status, failed.body), (500, json!({"error": "Database error", "preGenerated": false})));
     let still = r.sqlite.claim_exam(&user("u2"), ExamType::Diagnostic, t0()).await.unwrap();
     assert_eq!(still.map(|c| c.id), Some(id2), "the exam a failed claim did not take is still there");

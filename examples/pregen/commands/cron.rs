@@ -4,10 +4,7 @@
 //! One sweep prints the cron route's body and exits 0; a sweep with a step that could not run prints the
 //! route's 500 body (`success: false`, the error's code and message, the stats) and exits 1.
 
-use std::path::Path;
-use std::time::Duration;
-
-use pregen_core::config::SweepMode;
+use pregen_core::config::{PreGenOptions, SweepMode};
 use pregen_core::service::{Schedule, routes::sweep_response};
 use serde_json::json;
 
@@ -28,35 +25,32 @@ pub(crate) struct Args {
     schedule: Option<Option<String>>,
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
-    let mut config = pregen_core::config::PreGenConfig::from_env();
-    match args.mode.as_deref() {
-        None => {}
-        Some("direct") => config.sweep.mode = SweepMode::Direct,
-        Some("batch") => config.sweep.mode = SweepMode::Batch,
-        Some(other) => return Err(CliError::BadInput(format!("unknown mode {other:?}: direct or batch"))),
-    }
-    if let Some(secs) = args.budget {
-        config.sweep.budget = Duration::from_secs(secs);
-    }
-    let schedule = match args.schedule {
-        None => None,
-        Some(Some(expression)) => {
-            Some(Schedule::parse(&expression).map_err(|e| CliError::BadInput(e.to_string()))?)
-        }
-        Some(None) => Some(
-            Schedule::parse(&config.schedule).map_err(|e| CliError::BadInput(format!("PREGEN_SCHEDULE: {e}")))?,
-        ),
+pub(crate) async fn run(db: Option<&str>, args: Args) -> Result<Outcome, CliError> {
+    let sweep_mode = args.mode.as_deref().map(str::parse::<SweepMode>).transpose().map_err(CliError::BadInput)?;
+    let (scheduled, expression) = match args.schedule {
+        None => (false, None),
+        Some(expression) => (true, expression),
     };
-    let Some(schedule) = schedule else {
-        let ctx = Context::open(db, Claude::FromEnv, config).await?;
+    if let Some(expression) = &expression {
+        Schedule::parse(expression).map_err(|e| CliError::BadInput(e.to_string()))?;
+    }
+    let options = PreGenOptions {
+        sweep_mode,
+        sweep_budget_secs: args.budget.map(|secs| secs as f64),
+        schedule: expression,
+        ..PreGenOptions::new()
+    };
+    if !scheduled {
+        let ctx = Context::open(db, Claude::FromEnv, options).await?;
         let answer = sweep_response(ctx.service.sweep().await);
         ctx.close().await;
-        return Ok(Outcome::route(answer));
-    };
+        return Outcome::route(answer);
+    }
     // Listen for Ctrl-C before anything is announced, so an early interrupt stops the schedule cleanly.
     let stop = interrupted()?;
-    let ctx = Context::open(db, Claude::FromEnv, config).await?;
+    // Opening checks the schedule: a bad `PREGEN_SCHEDULE` is bad input that names itself.
+    let ctx = Context::open(db, Claude::FromEnv, options).await?;
+    let schedule = ctx.service.schedule().map_err(|e| CliError::BadInput(e.to_string()))?;
     let expression = schedule.expression().to_owned();
     ctx.service.clone().run_schedule(schedule, stop).await;
     ctx.close().await;

@@ -5,15 +5,15 @@
 //! On a terminal a person sees the bar (log lines print above it; per-job lines are debug level) and a short
 //! summary on stderr; the JSON result goes to stdout.
 
-use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use pregen_core::api::GetExamBody;
+use pregen_core::config::PreGenOptions;
 use pregen_core::exam::{ExamSpec, ExamType, validate_exam};
 use pregen_core::queue::JobId;
 use pregen_core::service::Trigger;
-use pregen_core::store::{JobStore, UserId};
+use pregen_core::store::UserId;
 use serde_json::json;
 
 use crate::context::{Claude, Context};
@@ -33,13 +33,12 @@ pub(crate) struct Args {
     timeout: u64,
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
+pub(crate) async fn run(db: Option<&str>, args: Args) -> Result<Outcome, CliError> {
     if args.users == 0 {
         return Err(CliError::BadInput("--users must be at least 1".into()));
     }
-    let mut config = pregen_core::config::PreGenConfig::from_env();
-    config.pool.workers = args.workers.max(1);
-    let ctx = Context::open(db, Claude::OrSimulator, config).await?;
+    let options = PreGenOptions { workers: Some(args.workers.max(1)), ..PreGenOptions::new() };
+    let ctx = Context::open(db, Claude::OrSimulator, options).await?;
     let users: Vec<UserId> =
         (1..=args.users).map(|i| UserId::parse(&format!("demo-user-{i}"))).collect::<Result<_, _>>()?;
     let mut jobs: Vec<JobId> = Vec::new();
@@ -128,7 +127,7 @@ async fn wait_with_progress(ctx: &Context, jobs: &[JobId], timeout: Duration) ->
     let (succeeded, failed) = loop {
         let (mut done, mut ok) = (0, 0);
         for id in jobs {
-            if let Some(job) = ctx.store.get_job(id).await?
+            if let Some(job) = ctx.service.store().get_job(id).await?
                 && job.is_finished()
             {
                 done += 1;

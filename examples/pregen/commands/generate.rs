@@ -1,7 +1,6 @@
 //! `pregen generate`: the pre-generate route, from the command line (generates now unless one is ready).
 
-use std::path::Path;
-
+use pregen_core::config::PreGenOptions;
 use serde_json::json;
 
 use crate::context::{Claude, Context};
@@ -17,10 +16,10 @@ pub(crate) struct Args {
     exam_type: String,
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
-    let ctx = Context::open(db, Claude::FromEnv, pregen_core::config::PreGenConfig::from_env()).await?;
+pub(crate) async fn run(db: Option<&str>, args: Args) -> Result<Outcome, CliError> {
+    let ctx = Context::open(db, Claude::FromEnv, PreGenOptions::new()).await?;
     let body = json!({"userId": args.user, "examType": args.exam_type}).to_string();
     let answer = ctx.service.pre_generate_route(body.as_bytes()).await;
     ctx.close().await;
-    Ok(Outcome::route(answer))
+    Outcome::route(answer)
 }

@@ -1,6 +1,6 @@
 //! `pregen get`: the get route, from the command line.
 
-use std::path::Path;
+use pregen_core::config::PreGenOptions;
 
 use crate::context::{Claude, Context};
 use crate::output::{CliError, Outcome};
@@ -15,13 +15,13 @@ pub(crate) struct Args {
     exam_type: String,
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
-    let ctx = Context::open(db, Claude::FromEnv, pregen_core::config::PreGenConfig::from_env()).await?;
+pub(crate) async fn run(db: Option<&str>, args: Args) -> Result<Outcome, CliError> {
+    let ctx = Context::open(db, Claude::FromEnv, PreGenOptions::new()).await?;
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("userId", &args.user)
         .append_pair("examType", &args.exam_type)
         .finish();
     let answer = ctx.service.get_route(&query).await;
     ctx.close().await;
-    Ok(Outcome::route(answer))
+    Outcome::route(answer)
 }

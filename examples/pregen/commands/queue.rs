@@ -1,11 +1,9 @@
 //! `pregen queue`: the queue status in the old shape; `pregen queue clear` cancels every job not running.
 
-use std::path::Path;
-
-use serde_json::json;
+use pregen_core::config::PreGenOptions;
 
 use crate::context::{Claude, Context};
-use crate::output::{CliError, Outcome};
+use crate::output::{CliError, Outcome, json_of};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -19,12 +17,12 @@ enum Action {
     Clear,
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
-    let ctx = Context::open(db, Claude::FromEnv, pregen_core::config::PreGenConfig::from_env()).await?;
+pub(crate) async fn run(db: Option<&str>, args: Args) -> Result<Outcome, CliError> {
+    let ctx = Context::open(db, Claude::FromEnv, PreGenOptions::new()).await?;
     let body = match args.action {
-        None => serde_json::to_value(ctx.service.queue_status().await?).map_err(std::io::Error::other)?,
-        Some(Action::Clear) => json!({"success": true, "cancelled": ctx.service.clear_queue().await?}),
+        None => ctx.service.queue_status().await.map_err(CliError::from).and_then(|s| json_of(&s)),
+        Some(Action::Clear) => ctx.service.clear_queue().await.map_err(CliError::from).and_then(|c| json_of(&c)),
     };
     ctx.close().await;
-    Ok(Outcome::ok(body))
+    Ok(Outcome::ok(body?))
 }

@@ -1,13 +1,12 @@
 //! `pregen trigger`: queue background pre-generation for a user, as a page load or a finished exam would.
 
-use std::path::Path;
-
+use pregen_core::config::PreGenOptions;
 use pregen_core::exam::ExamType;
 use pregen_core::service::Trigger;
 use pregen_core::store::UserId;
 
 use crate::context::{Claude, Context};
-use crate::output::{CliError, Outcome};
+use crate::output::{CliError, Outcome, json_of};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -22,15 +21,15 @@ pub(crate) struct Args {
     after: Option<String>,
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
+pub(crate) async fn run(db: Option<&str>, args: Args) -> Result<Outcome, CliError> {
     let user = UserId::parse(&args.user)?;
     let trigger = match (&args.exam_type, &args.after) {
         (Some(t), _) => Trigger::Types(vec![super::exam_type(t)?]),
         (None, Some(done)) => Trigger::After(super::exam_type(done)?),
         (None, None) => Trigger::Types(ExamType::ALL.to_vec()),
     };
-    let ctx = Context::open(db, Claude::FromEnv, pregen_core::config::PreGenConfig::from_env()).await?;
+    let ctx = Context::open(db, Claude::FromEnv, PreGenOptions::new()).await?;
     let report = ctx.service.trigger(&user, trigger).await;
     ctx.close().await;
-    Ok(Outcome::ok(serde_json::to_value(report?).map_err(std::io::Error::other)?))
+    Ok(Outcome::ok(json_of(&report?)?))
 }

@@ -3,10 +3,10 @@
 //! A run that could not do its work (the store refused claims or could not record outcomes) prints
 //! `success: false` with the error's code and message and the counts of store failures, and exits 1.
 
-use std::path::Path;
 use std::time::Duration;
 
 use pregen_core::ErrorCode;
+use pregen_core::config::PreGenOptions;
 use pregen_core::service::ServiceError;
 use pregen_core::worker::{DrainReport, OUTCOME_NOT_RECORDED, ShutdownReport};
 use serde_json::{Value, json};
@@ -24,11 +24,10 @@ pub(crate) struct Args {
     workers: usize,
 }
 
-pub(crate) async fn run(db: &Path, args: Args) -> Result<Outcome, CliError> {
-    let mut config = pregen_core::config::PreGenConfig::from_env();
-    config.sweep.concurrency = args.workers.max(1);
-    config.pool.workers = args.workers.max(1);
-    let ctx = Context::open(db, Claude::FromEnv, config).await?;
+pub(crate) async fn run(db: Option<&str>, args: Args) -> Result<Outcome, CliError> {
+    let workers = Some(args.workers.max(1));
+    let options = PreGenOptions { workers, sweep_concurrency: workers, ..PreGenOptions::new() };
+    let ctx = Context::open(db, Claude::FromEnv, options).await?;
     let outcome = match args.budget {
         Some(secs) => drained(ctx.service.drain(Duration::from_secs(secs)).await),
         None => match ctx.service.start_workers() {
@@ -58,9 +57,7 @@ fn drained(result: Result<DrainReport, ServiceError>) -> Result<Outcome, CliErro
 
 /// The body of a pool stopped by Ctrl-C: what its workers did, and a failure if outcomes went unrecorded.
 fn stopped(report: &ShutdownReport) -> Outcome {
-    let shutdown = json!({
-        "succeeded": report.succeeded, "failed": report.failed, "released": report.released,
-        "leaseLost": report.lease_lost, "storeFailed": report.store_failed});
+    let shutdown = json!(report);
     if report.store_failed == 0 {
         return Outcome::ok(json!({"success": true, "shutdown": shutdown}));
     }
