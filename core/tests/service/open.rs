@@ -150,11 +150,11 @@ async fn a_wrong_api_key_fails_with_its_own_code_and_is_not_retryable() {
 async fn a_failed_jobs_code_and_retry_answer_are_its_own() {
     use pregen_core::queue::{JobId, JobState};
     use pregen_core::simulator::Fault;
-    // Every request gets the fault (the client's own retries meet it too). A 529 is transient: the generator asks
-    // again in later rounds, then gives up with `generate.incomplete`, and the job waits for a retry. A 529 or 500
-    // that says `x-should-retry: false` is final: the job dies with the API's code.
+    // Every request gets the fault (the client's own retries meet it too). A 529 is transient: once it outlasts
+    // the client's retries the attempt ends with the API's code and the job waits for the queue's retry. A 529 or
+    // 500 that says `x-should-retry: false` is final: the job dies with the API's code.
     let cases = [
-        (Fault::new(FaultKind::Overloaded), "generate.incomplete", JobState::RetryWait, true),
+        (Fault::new(FaultKind::Overloaded), "claude.overloaded", JobState::RetryWait, true),
         (Fault::new(FaultKind::Overloaded).no_retry(), "claude.overloaded", JobState::Dead, false),
         (Fault::new(FaultKind::ServerError).no_retry(), "claude.api", JobState::Dead, false),
     ];
