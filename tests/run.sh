@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Every check and test of the project: formatting, lints, the wasm32 build of the pure modules, and all tests.
-# Installs the Rust pieces it needs (rustfmt, clippy, the wasm32 target, cargo-nextest at a pinned version).
+# Every check and test of the project: formatting, lints, the wasm32 build of the pure modules, all Rust tests
+# (the Postgres backend's against the local server at 127.0.0.1:5432), and the browser tests of the WASM tracker.
+# Installs the Rust pieces it needs (rustfmt, clippy, the wasm32 target, cargo-nextest at a pinned version); the
+# binding scripts install their own (wasm-bindgen-cli at the pinned version, npm packages from their lockfiles).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +17,11 @@ fi
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== pure modules for wasm32-unknown-unknown"
 cargo build -p pregen-core --no-default-features --target wasm32-unknown-unknown
 echo "== tests"
-cargo nextest run --workspace --no-fail-fast
-cargo test --workspace --doc
+cargo nextest run --workspace --all-features --no-fail-fast
+cargo test --workspace --all-features --doc
+echo "== browser tests of the WASM job tracker"
+bash bindings-wasm/test.sh
