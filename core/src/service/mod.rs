@@ -9,6 +9,7 @@ mod cron;
 mod error;
 mod facade;
 mod job_failure;
+mod job_wait;
 mod open;
 pub mod routes;
 mod schedule;

@@ -420,4 +420,8 @@ impl JobStore for PgStore {
         }
         Ok(deleted)
     }
+
+    fn wakeups(&self) -> &dyn crate::store::JobWakeups {
+        self
+    }
 }

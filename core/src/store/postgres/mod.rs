@@ -38,7 +38,7 @@ pub mod migrate;
 mod sql;
 
 pub use deadpool_postgres;
-pub use listen::{JOBS_CHANNEL, LISTENER_APPLICATION};
+pub use listen::{JOB_ENDS_CHANNEL, JOBS_CHANNEL, LISTENER_APPLICATION};
 pub use tokio_postgres;
 
 use std::fmt;
@@ -88,10 +88,9 @@ impl Default for PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    /// The connection settings, for the wake-up listener's own session.
-    config: tokio_postgres::Config,
-    /// Whether wake-ups are pushed (see [`PgOptions::listen`]).
-    listen: bool,
+    /// The wake-up listener shared by every clone, `None` when wake-ups are not pushed (see
+    /// [`PgOptions::listen`]).
+    listener: Option<std::sync::Arc<listen::Listener>>,
     /// Where it connects, without the password, for Debug and logs.
     target: String,
 }
@@ -125,7 +124,9 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Database(format!("could not build the connection pool: {e}")))?;
-        let store = Self { pool, config, listen: options.listen, target };
+        let listener =
+            options.listen.then(|| std::sync::Arc::new(listen::Listener::new(config.clone(), target.clone())));
+        let store = Self { pool, listener, target };
         if options.migrate {
             store.migrate().await?;
         } else {
