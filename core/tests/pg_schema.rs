@@ -20,7 +20,7 @@ const ALICE: &str = "3f2b8c1e-0000-4000-8000-00000000000a";
 const BOB: &str = "3f2b8c1e-0000-4000-8000-00000000000b";
 
 /// Every table of the pregen schema.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "pre_generated_exams",
     "user_activity",
     "jobs",
@@ -28,6 +28,7 @@ const TABLES: [&str; 7] = [
     "claude_batches",
     "counters",
     "schema_migrations",
+    "legacy_imports",
 ];
 
 async fn versions(client: &Client) -> Vec<String> {

@@ -46,6 +46,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Serves the Claude API simulator on loopback until Ctrl-C.
     Simulate(commands::simulate::Args),
+    /// Imports the old system's unused, unexpired exams from its `public.pre_generated_exams` (Postgres).
+    ImportLegacy(commands::import_legacy::Args),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
             Command::Queue(args) => commands::queue::run(db, args).await,
             Command::Validate(args) => commands::validate::run(args).await,
             Command::Simulate(args) => commands::simulate::run(args).await,
+            Command::ImportLegacy(args) => commands::import_legacy::run(db, args).await,
         }
     });
     match result {

@@ -33,6 +33,7 @@ mod batches;
 mod checkpoints;
 mod exams;
 mod jobs;
+pub mod legacy;
 mod listen;
 pub mod migrate;
 mod sql;
