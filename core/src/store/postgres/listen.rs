@@ -88,7 +88,7 @@ impl Listener {
     }
 
     /// Registers `notify` for `interest`, signals it once (the subscriber looks at the store after this), and
-    /// opens the session if none runs. A session that cannot be opened is an error now, not a silent poll.
+    /// opens the session if none runs (whose first signal to everyone is then this one's). A session that cannot be opened is an error now, not a silent poll.
     async fn subscribe(self: &Arc<Self>, interest: Interest, notify: Arc<Notify>) -> Result<Wakeups, StoreError> {
         let subscription = {
             let mut state = self.state();
@@ -97,12 +97,14 @@ impl Listener {
             state.subscribers.insert(id, (interest, Arc::clone(&notify)));
             Subscription { listener: Arc::clone(self), id }
         };
-        notify.notify_one();
         let _opening = self.opening.lock().await;
         if self.state().session.is_none() {
+            // The new session signals every subscriber once it listens: this one's first signal.
             let first = listen_once(&self.config).await?;
             let task = tokio::spawn(run(Arc::downgrade(self), first, self.config.clone(), self.target.clone()));
             self.state().session = Some(task);
+        } else {
+            notify.notify_one();
         }
         Ok(Wakeups::Push(WakeHandle::new(subscription)))
     }
