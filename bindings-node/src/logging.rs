@@ -12,7 +12,8 @@ pub(crate) fn init() {
         let filter = tracing_subscriber::EnvFilter::try_from_env("PREGEN_LOG").unwrap_or_else(|_| "info".into());
         // Another library of the process may have installed a subscriber first; then the lines go there.
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter).with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal())
             .try_init();
     });
