@@ -3,23 +3,15 @@
 // data in the same file. One practice exam is generated with the simulator, then copied N times for each side.
 //
 //   PREGEN_BIN=<target>/debug/pregen PREGEN_LOG=warn node bench.mjs [gets]
-import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 
-import { open, startSimulator, tempDir } from './tests/helpers.mjs'
+import { copyExam, open, percentiles, startSimulator, tempDir } from './tests/helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const Database = require('better-sqlite3')
 
 const GETS = Number(process.argv[2] ?? 1000)
 const WARMUP = 50
-
-function percentiles(samples) {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const at = (p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
-  const mean = sorted.reduce((s, x) => s + x, 0) / sorted.length
-  return { p50: at(50), p99: at(99), max: sorted[sorted.length - 1], mean }
-}
 
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6
 
@@ -31,25 +23,13 @@ const made = await seeder.preGenerateExam('bench-seed', 'practice')
 await sim.stop()
 if (made.questionCount !== 225) throw new Error(`expected a 225-item exam, got ${made.questionCount}`)
 
-// Copies of the exam for each side (same rows, same payload), in the same file.
+// Copies of the exam for each side (same rows, same items), in the same file.
+// One better-sqlite3 connection, open until the end (see copyExam).
 const db = new Database(database)
 db.pragma('busy_timeout = 5000')
-const copyExam = db.prepare(`INSERT INTO pre_generated_exams
-  (id, user_id, exam_type, question_count, generated_at, created_at, expires_at)
-  SELECT ?, ?, exam_type, question_count, generated_at, created_at + ?, expires_at FROM pre_generated_exams WHERE id = ?`)
-const copyPayload = db.prepare(`INSERT INTO exam_payloads (exam_id, questions)
-  SELECT ?, questions FROM exam_payloads WHERE exam_id = ?`)
-db.transaction(() => {
-  for (const user of ['bench-addon', 'bench-bsql']) {
-    for (let i = 0; i < GETS + WARMUP; i++) {
-      const id = randomUUID()
-      copyExam.run(id, user, i, made.examId)
-      copyPayload.run(id, made.examId)
-    }
-  }
-})()
+copyExam(db, made.examId, 'bench-addon', GETS + WARMUP)
+copyExam(db, made.examId, 'bench-bsql', GETS + WARMUP)
 const payloadBytes = db.prepare('SELECT length(questions) AS n FROM exam_payloads WHERE exam_id = ?').get(made.examId).n
-
 // The addon: one call, a JS object back.
 const pg = await open(database, null)
 const addon = []
@@ -79,15 +59,14 @@ for (let i = 0; i < GETS + WARMUP; i++) {
   if (i >= WARMUP) bsql.push(took)
 }
 
-const fmt = (r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v.toFixed(3))]))
 console.log(JSON.stringify({
   gets: GETS,
   warmup: WARMUP,
   payloadBytes,
   node: process.version,
   pregenLog: process.env.PREGEN_LOG ?? 'info',
-  addonMs: fmt(percentiles(addon)),
-  betterSqlite3Ms: fmt(percentiles(bsql)),
+  addonMs: percentiles(addon),
+  betterSqlite3Ms: percentiles(bsql),
 }, null, 2))
 db.close()
 tmp.cleanup()

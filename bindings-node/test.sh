@@ -11,7 +11,7 @@ if [ ! -d node_modules/@napi-rs/cli ] || [ package-lock.json -nt node_modules/.p
 fi
 
 echo "== build the addon (release)"
-npx napi build --platform --release
+npx napi build --platform --release --strip
 echo "== build the pregen command (its simulator is the tests' Claude)"
 cargo build -p pregen-examples --bin pregen
 export PREGEN_BIN="$CARGO_TARGET_DIR/debug/pregen"
