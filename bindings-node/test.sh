@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Node addon's tests, from a fresh machine: installs the npm packages from package-lock.json (npm ci), builds
-# the addon (napi build --platform --release: the .node file, index.js, index.d.ts) and the `pregen` command
+# the addon with the Postgres backend (napi build --platform --release: the .node file, index.js, index.d.ts) and the `pregen` command
 # (whose `simulate` stands in for Claude on loopback), then runs node --test.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,7 +11,7 @@ if [ ! -d node_modules/@napi-rs/cli ] || [ package-lock.json -nt node_modules/.p
 fi
 
 echo "== build the addon (release)"
-npx napi build --platform --release --strip
+npx napi build --platform --release --strip --features postgres
 echo "== build the pregen command (its simulator is the tests' Claude)"
 cargo build -p pregen-examples --bin pregen
 export PREGEN_BIN="$CARGO_TARGET_DIR/debug/pregen"

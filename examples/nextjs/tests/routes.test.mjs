@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
 import { startSimulator } from '../../../bindings-node/tests/helpers.mjs'
-import { startNext } from './server.mjs'
+import { database, startNext } from './server.mjs'
 
 const SECRET = 'next-test-secret-0123456789'
 
@@ -19,23 +19,29 @@ async function call(base, path, { method = 'GET', body, auth } = {}) {
   return { status: res.status, body: await res.json() }
 }
 
-describe('Next.js routes over HTTP', () => {
+const backend = process.env.PREGEN_TEST_DATABASE_URL ? 'Postgres' : 'SQLite'
+
+describe(`Next.js routes over HTTP (${backend})`, () => {
   let sim, slow, dir, server, keyless, slowServer
+  const stores = []
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pregen-next-'))
     sim = await startSimulator()
     // Haiku's pace, ten times faster: generation takes seconds, so the trigger's answer is seen before it ends.
     slow = await startSimulator(['--realistic', '--time-factor', '10'])
-    const common = { PREGEN_DRAIN_BUDGET_MS: '60000' }
+    const common = { PREGEN_DRAIN_BUDGET_MS: '60000', DATABASE_URL: '' }
+    const [app, bare, slowDb] = ['app', 'keyless', 'slow'].map((name) => database(dir, name))
+    stores.push(app, bare, slowDb)
     ;[server, keyless, slowServer] = await Promise.all([
-      startNext({ ...common, PREGEN_DB: join(dir, 'app.db'), ANTHROPIC_API_KEY: sim.apiKey, ANTHROPIC_BASE_URL: sim.url, CRON_SECRET: SECRET }),
-      startNext({ ...common, PREGEN_DB: join(dir, 'keyless.db'), ANTHROPIC_API_KEY: '', CRON_SECRET: '' }),
-      startNext({ ...common, PREGEN_DB: join(dir, 'slow.db'), ANTHROPIC_API_KEY: slow.apiKey, ANTHROPIC_BASE_URL: slow.url, CRON_SECRET: SECRET }),
+      startNext({ ...common, PREGEN_DB: app.location, ANTHROPIC_API_KEY: sim.apiKey, ANTHROPIC_BASE_URL: sim.url, CRON_SECRET: SECRET }),
+      startNext({ ...common, PREGEN_DB: bare.location, ANTHROPIC_API_KEY: '', CRON_SECRET: '' }),
+      startNext({ ...common, PREGEN_DB: slowDb.location, ANTHROPIC_API_KEY: slow.apiKey, ANTHROPIC_BASE_URL: slow.url, CRON_SECRET: SECRET }),
     ])
   })
   after(async () => {
     await Promise.all([server, keyless, slowServer].filter(Boolean).map((s) => s.stop()))
     await Promise.all([sim, slow].filter(Boolean).map((s) => s.stop()))
+    for (const store of stores) store.drop()
     rmSync(dir, { recursive: true, force: true })
   })
 

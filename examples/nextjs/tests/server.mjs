@@ -1,5 +1,5 @@
 // Starts `next start` on a loopback port with pregen configured by environment variables, as on a host.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -46,4 +46,18 @@ export async function startNext(env) {
         child.kill('SIGTERM')
       }),
   }
+}
+
+/** Where a test server keeps its data: a SQLite file in `dir`, or, when PREGEN_TEST_DATABASE_URL names a Postgres
+ * server (its URL with an existing database), a database created there for this run; `drop()` removes it. */
+export function database(dir, name) {
+  const admin = process.env.PREGEN_TEST_DATABASE_URL
+  if (!admin) return { location: join(dir, `${name}.db`), drop: () => {} }
+  const db = `pregen_next_${process.pid}_${name}`
+  const psql = (sql) => execFileSync('psql', [admin, '-qAtc', sql], { stdio: ['ignore', 'ignore', 'inherit'] })
+  psql(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`)
+  psql(`CREATE DATABASE "${db}"`)
+  const url = new URL(admin)
+  url.pathname = `/${db}`
+  return { location: url.toString(), drop: () => psql(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`) }
 }
