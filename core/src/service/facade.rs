@@ -105,6 +105,7 @@ impl PreGen {
     ) -> Result<Self, ServiceError> {
         config.policy.check().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         config.queue.check().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        config.bank.check().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let runtime = Handle::try_current().ok();
         Ok(Self { store, generator, config, clock, runtime, pool: Mutex::new(None) })
     }
