@@ -13,7 +13,8 @@ use crate::queue::LogEscaped;
 /// The longest user id accepted, in characters. Supabase ids are 36; demo and test ids are short.
 pub const MAX_USER_ID_CHARS: usize = 128;
 
-/// A validated user id: 1 to 128 characters, no control characters, no surrounding whitespace. Format
+/// A validated user id: 1 to 128 characters, no control characters, no surrounding whitespace, not starting with
+/// `@bank/` (reserved for bank jobs' keys, [`BANK_KEY_PREFIX`](crate::queue::BANK_KEY_PREFIX)). Format
 /// characters (bidi controls, zero-width characters) and line separators are accepted as stored ids but
 /// [`Display`](fmt::Display) escapes them (see [`escape_for_log`](crate::queue::escape_for_log)), so an id can be
 /// put in a log line or an error text as it is; [`UserId::as_str`] is the raw id for queries and bodies.
@@ -36,6 +37,9 @@ impl UserId {
         }
         if raw.trim() != raw {
             return Err(StoreError::invalid("userId", "must not start or end with whitespace"));
+        }
+        if raw.starts_with(crate::queue::BANK_KEY_PREFIX) {
+            return Err(StoreError::invalid("userId", "must not start with \"@bank/\" (reserved for bank jobs)"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -351,6 +355,8 @@ mod tests {
         assert!(UserId::parse("bad\nid").is_err());
         assert!(UserId::parse("nul\0").is_err());
         assert!(UserId::parse(" padded").is_err());
+        assert!(UserId::parse("@bank/0").is_err(), "bank jobs' keys are no user ids");
+        assert!(UserId::parse("@bank").is_ok() && UserId::parse("bank/0").is_ok());
         let err = UserId::parse("").unwrap_err();
         assert_eq!(crate::error::ErrorCode::code(&err), "store.invalid_input");
     }
