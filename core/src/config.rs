@@ -185,7 +185,7 @@ impl PreGenConfig {
     /// `PREGEN_SWEEP_BUDGET_SECS` (seconds, fractions allowed), `PREGEN_SWEEP_CONCURRENCY`, `PREGEN_CLEANUP_BATCH`,
     /// `PREGEN_STOCK_TARGET` (unused exams kept per user and type), `PREGEN_WORKERS` (in-process pool slots),
     /// `PREGEN_STOCK` (`per-user`, the default, or `bank`) and the bank's numbers: `PREGEN_BANK_UNSEEN_TARGET`
-    /// (default 2), `PREGEN_BANK_MIN_SIZE` (3), `PREGEN_BANK_MAX_ASSIGNMENTS` (200, at least 1) and
+    /// (default 2, at least 1), `PREGEN_BANK_MIN_SIZE` (3), `PREGEN_BANK_MAX_ASSIGNMENTS` (200, at least 1) and
     /// `PREGEN_BANK_MAX_AGE_DAYS` (30, fractions allowed, more than 0).
     ///
     /// Errors: [`ConfigError`] naming the first variable whose value does not parse or is out of range.
@@ -223,7 +223,7 @@ impl PreGenConfig {
             config.stock = mode.parse().map_err(|e| ConfigError::new("PREGEN_STOCK", e))?;
         }
         if let Some(n) = get("PREGEN_BANK_UNSEEN_TARGET") {
-            config.bank.unseen_target = parse_count("PREGEN_BANK_UNSEEN_TARGET", &n, 0)?;
+            config.bank.unseen_target = parse_count("PREGEN_BANK_UNSEEN_TARGET", &n, 1)?;
         }
         if let Some(n) = get("PREGEN_BANK_MIN_SIZE") {
             config.bank.min_size = parse_count("PREGEN_BANK_MIN_SIZE", &n, 0)?;
@@ -348,6 +348,7 @@ mod tests {
             ("PREGEN_STOCK", "Bank"),
             ("PREGEN_STOCK", "shared"),
             ("PREGEN_BANK_UNSEEN_TARGET", "-1"),
+            ("PREGEN_BANK_UNSEEN_TARGET", "0"),
             ("PREGEN_BANK_MIN_SIZE", "few"),
             ("PREGEN_BANK_MAX_ASSIGNMENTS", "0"),
             ("PREGEN_BANK_MAX_AGE_DAYS", "0"),

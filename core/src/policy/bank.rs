@@ -16,7 +16,7 @@ use crate::exam::ExamType;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BankPolicy {
-    /// Servable exams of a type every active user should have never been assigned (2).
+    /// Servable exams of a type every active user should have never been assigned (2, at least 1).
     pub unseen_target: u32,
     /// Servable exams of each type the bank keeps however few users there are (3).
     pub min_size: u32,
@@ -49,6 +49,11 @@ pub struct BankExamLife {
 impl BankPolicy {
     /// Refuses numbers that cannot work: an exam that may never be assigned, or never lives.
     pub fn check(&self) -> Result<(), PolicyError> {
+        if self.unseen_target == 0 {
+            return Err(PolicyError(
+                "bank unseen_target must be at least 1 (a user who saw everything needs one)",
+            ));
+        }
         if self.max_assignments == 0 {
             return Err(PolicyError("bank max_assignments must be at least 1"));
         }
@@ -183,6 +188,7 @@ mod tests {
     fn bad_numbers_are_refused() {
         assert!(BankPolicy::default().check().is_ok());
         assert!(BankPolicy { max_assignments: 0, ..BankPolicy::default() }.check().is_err());
+        assert!(BankPolicy { unseen_target: 0, ..BankPolicy::default() }.check().is_err());
         assert!(BankPolicy { max_age: TimeDelta::zero(), ..BankPolicy::default() }.check().is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! helpers ([`routes`]) wrap these with the old routes' exact statuses and bodies, typed per route ([`bodies`]).
 
 mod analytics;
+mod bank;
 pub mod bodies;
 mod cron;
 mod error;
