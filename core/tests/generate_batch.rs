@@ -8,7 +8,7 @@ use chrono::Utc;
 use pregen_core::claude::{ApiKey, ClaudeClient, ClaudeConfig};
 use pregen_core::exam::{ExamSpec, ExamType, validate_exam};
 use pregen_core::generate::{Generator, GeneratorConfig};
-use pregen_core::policy::Policy;
+use pregen_core::policy::{BankPolicy, Policy};
 use pregen_core::queue::{JobKey, JobState, QueueOptions};
 use pregen_core::simulator::{BatchSettings, DEFAULT_API_KEY, Simulator, SimulatorConfig};
 use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
@@ -28,6 +28,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("b.db"), SqliteOptions::default()).await.unwrap();
     let (policy, options) = (Policy::default(), QueueOptions::default());
+    let bank = BankPolicy::default();
     let mut jobs = Vec::new();
     for (user, exam_type) in
         [("u1", ExamType::Diagnostic), ("u1", ExamType::Practice), ("u2", ExamType::Diagnostic)]
@@ -36,7 +37,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
     }
 
     let sent = generator
-        .submit_batch(&store, &policy, &Default::default(), &options, 10, Utc::now())
+        .submit_batch(&store, &policy, &bank, &options, 10, Utc::now())
         .await
         .unwrap()
         .unwrap();
@@ -52,7 +53,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
     assert!(store.claim_jobs("worker", 10, Utc::now(), &options).await.unwrap().is_empty());
     assert!(
         generator
-            .submit_batch(&store, &policy, &Default::default(), &options, 10, Utc::now())
+            .submit_batch(&store, &policy, &bank, &options, 10, Utc::now())
             .await
             .unwrap()
             .is_none()
@@ -62,8 +63,8 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
     let mut collected = 0;
     for _ in 0..100 {
         let (a, b) = tokio::join!(
-            generator.collect_batches(&store, &policy, &Default::default(), &options, Utc::now()),
-            generator.collect_batches(&store, &policy, &Default::default(), &options, Utc::now())
+            generator.collect_batches(&store, &policy, &bank, &options, Utc::now()),
+            generator.collect_batches(&store, &policy, &bank, &options, Utc::now())
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert!(a.collected + b.collected <= 1, "a batch is collected by one collector only");

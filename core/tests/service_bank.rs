@@ -93,7 +93,7 @@ async fn the_sweep_fills_the_bank_and_gets_never_repeat_an_exam_to_a_user() {
     assert_eq!(d.users_seen_whole_bank, 1, "u1 saw all four");
     assert_eq!(b.assignments_total, 5);
     assert!(b.cost_per_served_exam_usd.unwrap() > 0.0);
-    let json = serde_json::to_value(&s.analytics().await.unwrap()).unwrap();
+    let json = serde_json::to_value(s.analytics().await.unwrap()).unwrap();
     assert!(json["bank"]["types"][0]["meanAssignmentsPerExam"].is_number());
 }
 
