@@ -36,11 +36,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
         jobs.push(store.enqueue(&JobKey::new(user, exam_type), Utc::now(), &options).await.unwrap().job);
     }
 
-    let sent = generator
-        .submit_batch(&store, &policy, &bank, &options, 10, Utc::now())
-        .await
-        .unwrap()
-        .unwrap();
+    let sent = generator.submit_batch(&store, &policy, &bank, &options, 10, Utc::now()).await.unwrap().unwrap();
     assert_eq!(sent.jobs, 3);
     assert_eq!(sent.requests, 8 + 23 + 8, "the first round of each exam, one request per chunk");
     assert_eq!(store.count_open_batches().await.unwrap(), 1);
@@ -51,13 +47,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
     }
     // Nothing else can claim them while the batch runs.
     assert!(store.claim_jobs("worker", 10, Utc::now(), &options).await.unwrap().is_empty());
-    assert!(
-        generator
-            .submit_batch(&store, &policy, &bank, &options, 10, Utc::now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(generator.submit_batch(&store, &policy, &bank, &options, 10, Utc::now()).await.unwrap().is_none());
 
     // Collect until the batch has ended (bounded); two collectors at once never both take it.
     let mut collected = 0;

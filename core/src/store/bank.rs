@@ -215,6 +215,13 @@ pub trait BankStore: Send + Sync {
     /// Stores a validated bank exam unless the same content of the same type is stored already.
     async fn insert_bank_exam(&self, exam: NewBankExam) -> Result<BankInsert, StoreError>;
 
+    /// The id of the bank exam of `exam_type` stored under `content_hash`, if any.
+    async fn bank_exam_by_content(
+        &self,
+        exam_type: ExamType,
+        content_hash: &str,
+    ) -> Result<Option<String>, StoreError>;
+
     /// Atomically assigns `user` the least-assigned servable exam of `exam_type` they never received, at `now`,
     /// and returns it (`used_at` is the assignment's time); `None` when every servable exam was assigned to them.
     async fn assign_exam(

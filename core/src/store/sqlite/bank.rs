@@ -106,6 +106,20 @@ impl BankStore for SqliteStore {
         self.with_writer(move |conn| insert_bank_row(conn, &exam, &json, None)).await
     }
 
+    async fn bank_exam_by_content(
+        &self,
+        exam_type: ExamType,
+        content_hash: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let hash = content_hash.to_owned();
+        self.with_conn(move |conn| {
+            conn.prepare_cached(sql::BANK_EXAM_BY_CONTENT)
+                .and_then(|mut st| st.query_row(params![exam_type.as_str(), hash], |r| r.get(0)).optional())
+                .map_err(db_error)
+        })
+        .await
+    }
+
     async fn assign_exam(
         &self,
         user: &UserId,
