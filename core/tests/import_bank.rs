@@ -13,8 +13,8 @@ use pregen_core::generate::{Generator, GeneratorConfig};
 use pregen_core::import::{ImportOutcome, read_for_import};
 use pregen_core::service::PreGen;
 use pregen_core::simulator::{DEFAULT_API_KEY, Simulator, SimulatorConfig, SimulatorHandle};
-use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
 use pregen_core::store::UserId;
+use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
 use pregen_core::{ManualClock, policy::BankPolicy};
 use serde_json::{Value, json};
 
