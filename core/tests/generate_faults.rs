@@ -188,7 +188,6 @@ fn the_label_check_of_these_tests_knows_the_forms_and_the_near_misses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the item rule that refuses labelled options (helper A, issue 8); run after merging it"]
 async fn options_carrying_their_own_labels_are_never_stored() {
     // The first round's replies label every other item's options in turn (A. / (a) / A) / A: / bare letters);
     // the item rule refuses them and they are asked for again.

@@ -2,13 +2,12 @@
 //! exam; serialization failures and deadlocks from the server map to retryable errors with their own codes.
 #![cfg(feature = "postgres")]
 
-mod pg_conformance;
 mod pg_support;
+mod store_contract;
 
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use pg_conformance::{key, new_exam, t0, tiny_exam_for, user};
 use pg_support::TestDb;
 use pregen_core::ErrorCode;
 use pregen_core::exam::ExamType;
@@ -17,6 +16,7 @@ use pregen_core::queue::{JobState, QueueOptions};
 use pregen_core::store::postgres::tokio_postgres::Client;
 use pregen_core::store::postgres::{PgStore, db_error};
 use pregen_core::store::{ExamStore, JobStore, StoreError};
+use store_contract::{key, new_exam, t0, tiny_exam_for, user};
 
 /// Waits until a backend of `db` is blocked on a lock while running a statement that contains `needle`, and
 /// returns its pid. Bounded: a statement that never arrives fails the test.

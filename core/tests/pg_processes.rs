@@ -2,19 +2,19 @@
 //! type; each exam is handed out exactly once. The children are this test binary run again in child mode.
 #![cfg(feature = "postgres")]
 
-mod pg_conformance;
 mod pg_support;
+mod store_contract;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use pg_conformance::{new_exam, user};
 use pg_support::TestDb;
 use pregen_core::exam::ExamType;
 use pregen_core::store::ExamStore;
 use pregen_core::store::postgres::{PgOptions, PgStore};
+use store_contract::{new_exam, user};
 
 const CHILD_ENV: &str = "PREGEN_PG_CLAIMER";
 const TASKS: usize = 8;

@@ -2,11 +2,10 @@
 //! session setting survives a call), and plans that look each (user, type) pair up by index.
 #![cfg(feature = "postgres")]
 
-mod pg_conformance;
 mod pg_support;
+mod store_contract;
 
 use chrono::TimeDelta;
-use pg_conformance::{key, new_exam, t0, tiny_exam_for, user};
 use pg_support::TestDb;
 use pregen_core::exam::ExamType;
 use pregen_core::policy::Policy;
@@ -14,6 +13,7 @@ use pregen_core::queue::QueueOptions;
 use pregen_core::store::postgres::tokio_postgres::SimpleQueryMessage;
 use pregen_core::store::postgres::{PgOptions, PgStore};
 use pregen_core::store::{ActivityStore, BatchRecord, BatchStore, ExamStore, JobStore};
+use store_contract::{key, new_exam, t0, tiny_exam_for, user};
 
 /// The first column of every row of a simple query (the simple protocol prepares nothing).
 async fn simple(store: &PgStore, sql: &str) -> Vec<String> {

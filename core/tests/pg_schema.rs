@@ -2,11 +2,10 @@
 //! lets the service role do everything, a signed-in user read only their own exams, and nobody else anything.
 #![cfg(feature = "postgres")]
 
-mod pg_conformance;
 mod pg_support;
+mod store_contract;
 
 use chrono::TimeDelta;
-use pg_conformance::{new_exam, t0};
 use pg_support::TestDb;
 use pregen_core::ErrorCode;
 use pregen_core::exam::ExamType;
@@ -15,13 +14,21 @@ use pregen_core::store::postgres::migrate::MIGRATIONS;
 use pregen_core::store::postgres::tokio_postgres::Client;
 use pregen_core::store::postgres::{PgOptions, PgStore};
 use pregen_core::store::{BatchRecord, ExamStore, JobStore, StoreLocation, open};
+use store_contract::{new_exam, t0};
 
 const ALICE: &str = "3f2b8c1e-0000-4000-8000-00000000000a";
 const BOB: &str = "3f2b8c1e-0000-4000-8000-00000000000b";
 
 /// Every table of the pregen schema.
-const TABLES: [&str; 6] =
-    ["pre_generated_exams", "user_activity", "jobs", "claude_batches", "counters", "schema_migrations"];
+const TABLES: [&str; 7] = [
+    "pre_generated_exams",
+    "user_activity",
+    "jobs",
+    "job_items",
+    "claude_batches",
+    "counters",
+    "schema_migrations",
+];
 
 async fn versions(client: &Client) -> Vec<String> {
     client
@@ -276,6 +283,7 @@ async fn the_service_role_does_everything() {
         ("pre_generated_exams", "4"),
         ("user_activity", "1"),
         ("jobs", "1"),
+        ("job_items", "0"),
         ("claude_batches", "1"),
         ("counters", "1"),
         ("schema_migrations", &MIGRATIONS.len().to_string()),
@@ -323,7 +331,7 @@ async fn the_policy_reads_the_user_once_per_statement() {
         let user_read = name == "exams_read_own" && cmd == "SELECT" && roles == ["authenticated"];
         assert!(by_service || user_read, "unexpected policy {name} {cmd} {roles:?}");
     }
-    assert_eq!(policies.len(), 7);
+    assert_eq!(policies.len(), TABLES.len() + 1, "one service-role policy per table and the owner's read");
 }
 
 #[test]

@@ -2,18 +2,18 @@
 //! LISTEN/NOTIFY; a lost listening session reconnects and catches up; with listening off, callers poll.
 #![cfg(feature = "postgres")]
 
-mod pg_conformance;
 mod pg_support;
+mod store_contract;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use pg_conformance::{key, t0};
 use pg_support::TestDb;
 use pregen_core::exam::ExamType;
 use pregen_core::queue::{JobError, Outcome, QueueOptions, decide};
 use pregen_core::store::postgres::{LISTENER_APPLICATION, PgOptions, PgStore};
 use pregen_core::store::{JobStore, JobWakeups, Wakeups};
+use store_contract::{key, t0};
 use tokio::sync::Notify;
 
 /// Waits for a signal, bounded so a missing one fails the test instead of hanging it.

@@ -7,7 +7,8 @@ use crate::exam::ExamType;
 
 use super::job::JobKey;
 
-/// The longest user id accepted, in characters; the stores' limit (`store::MAX_USER_ID_CHARS`).
+/// The longest user id accepted, in characters, by the stores ([`crate::store::UserId::parse`] keeps this rule)
+/// and by the browser tracker.
 pub const MAX_USER_ID_CHARS: usize = 128;
 
 /// Input an enqueue refuses; nothing is queued when one is returned.

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::{Conn, Db, PgStore, at, count, execute, get, query, query_opt, sql};
 use crate::exam::ExamType;
 use crate::queue::{
-    Decision, Job, JobError, JobId, JobKey, JobState, JobSummary, Lease, QueueOptions, QueueStatus, Retention,
-    StateCounts, decide, overdue,
+    Decision, Job, JobError, JobId, JobKey, JobState, JobSummary, Lease, QueueError, QueueOptions, QueueStatus,
+    Retention, StateCounts, decide, heartbeat, overdue, release,
 };
 use crate::store::{Enqueued, JobStore, NewExam, StoreError, UserId};
 
@@ -52,6 +52,8 @@ fn read_job(r: &Row) -> Result<Job, StoreError> {
         lease,
         finished_at: get(r, 13)?,
         last_error,
+        releases: u32::try_from(get::<i32>(r, 16)?).map_err(corrupt)?,
+        max_releases: u32::try_from(get::<i32>(r, 17)?).map_err(corrupt)?,
     })
 }
 
@@ -110,6 +112,52 @@ async fn write_decision(client: &impl Db, job: &Job, decision: &Decision) -> Res
     row.as_ref().map(read_job).transpose()
 }
 
+/// Applies a pure transition of a running job (`queue::heartbeat`, `queue::release`) to the stored row, locked
+/// for the transaction, and writes the result fenced on the caller's holder and attempt: the store keeps the queue
+/// module's rule instead of a second one in SQL. Every refusal (the job gone, finished, taken over, its lease or
+/// deadline passed) is [`StoreError::LeaseLost`]; the caller must stop the attempt.
+async fn transition_held(
+    client: &mut Conn,
+    job: &Job,
+    transition: impl FnOnce(&Job, &str, u32) -> Result<Job, QueueError>,
+) -> Result<Job, StoreError> {
+    let Some((id, holder, attempt)) = fence(job)? else { return Err(lease_lost(job)) };
+    let tx = client.transaction().await?;
+    let stored = query_opt(&tx, &sql::JOB_FOR_UPDATE, &[&id]).await?;
+    let stored = stored.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))?;
+    let next = transition(&stored, &holder, job.attempt).map_err(|e| match e {
+        QueueError::LeaseLost { .. } | QueueError::NotRunning(_) | QueueError::Finished(_) => lease_lost(job),
+        other => StoreError::LeaseLost(format!("job {} attempt {}: {other}", job.id, job.attempt)),
+    })?;
+    let error = next.last_error.as_ref();
+    let lease = next.lease.as_ref();
+    let row = query_opt(
+        &tx,
+        &sql::WRITE_HELD_JOB,
+        &[
+            &id,
+            &holder,
+            &attempt,
+            &next.state.as_str(),
+            &i32::try_from(next.attempt).map_err(corrupt)?,
+            &at(next.run_at),
+            &at(next.updated_at),
+            &next.started_at.map(at),
+            &next.deadline.map(at),
+            &lease.map(|l| l.holder.as_str()),
+            &lease.map(|l| at(l.expires_at)),
+            &next.finished_at.map(at),
+            &error.map(|e| e.code.as_str()),
+            &error.map(|e| e.message.as_str()),
+            &i32::try_from(next.releases).map_err(corrupt)?,
+        ],
+    )
+    .await?;
+    let written = row.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))?;
+    tx.commit().await?;
+    Ok(written)
+}
+
 /// Settles running jobs nobody will report on: an expired lease is an abandoned attempt, a passed deadline a
 /// timed-out one; each goes to retry wait or dead by the same rules as a reported failure. A job another reaper
 /// settles first is left alone by the fence.
@@ -117,22 +165,30 @@ async fn reap_overdue(client: &impl Db, now: DateTime<Utc>, options: &QueueOptio
     let overdue_jobs = read_jobs(&query(client, &sql::OVERDUE_JOBS, &[&at(now), &REAP_LIMIT]).await?)?;
     let mut reaped = 0;
     for job in overdue_jobs {
-        let Some(outcome) = overdue(&job, now) else { continue };
-        let decision = decide(&job, &outcome, now, options, rand::random::<f64>()).map_err(corrupt)?;
-        if write_decision(client, &job, &decision).await?.is_some() {
-            tracing::warn!(
-                "[BGJob] job {} ({} {}) attempt {} {}: now {}",
-                job.id,
-                job.key.user_id,
-                job.key.exam_type,
-                job.attempt,
-                decision.last_error.as_ref().map_or("overdue", |e| e.code.as_str()),
-                decision.state.as_str()
-            );
-            reaped += 1;
-        }
+        reaped += usize::from(settle_overdue(client, &job, now, options).await?);
     }
     Ok(reaped)
+}
+
+/// Records what `queue::overdue` finds for one running job at `now`, if anything; says whether it wrote.
+async fn settle_overdue(
+    client: &impl Db,
+    job: &Job,
+    now: DateTime<Utc>,
+    options: &QueueOptions,
+) -> Result<bool, StoreError> {
+    let Some(outcome) = overdue(job, now) else { return Ok(false) };
+    let decision = decide(job, &outcome, now, options, rand::random::<f64>()).map_err(corrupt)?;
+    let Some(settled) = write_decision(client, job, &decision).await? else { return Ok(false) };
+    tracing::warn!(
+        "[BGJob] job {} ({}) attempt {} {}: now {}",
+        job.id,
+        job.key,
+        job.attempt,
+        decision.last_error.as_ref().map_or("overdue", |e| e.code.as_str()),
+        settled.state
+    );
+    Ok(true)
 }
 
 /// Enqueues `keys` in one transaction: one set-based insert of the keys no unfinished job holds, then one read
@@ -140,7 +196,7 @@ async fn reap_overdue(client: &impl Db, now: DateTime<Utc>, options: &QueueOptio
 async fn enqueue_keys(
     client: &mut Conn,
     keys: &[JobKey],
-    max_attempts: i32,
+    [max_attempts, max_releases]: [i32; 2],
     now: DateTime<Utc>,
 ) -> Result<Vec<Enqueued>, StoreError> {
     let tx = client.transaction().await?;
@@ -156,7 +212,9 @@ async fn enqueue_keys(
         let ids: Vec<Uuid> = missing.iter().map(|_| Uuid::new_v4()).collect();
         let users: Vec<&str> = missing.iter().map(|k| k.user_id.as_str()).collect();
         let types: Vec<&str> = missing.iter().map(|k| k.exam_type.as_str()).collect();
-        let inserted = query(&tx, &sql::ENQUEUE_JOBS, &[&ids, &users, &types, &max_attempts, &at(now)]).await?;
+        let inserted =
+            query(&tx, &sql::ENQUEUE_JOBS, &[&ids, &users, &types, &max_attempts, &at(now), &max_releases])
+                .await?;
         for job in read_jobs(&inserted)? {
             found.insert(job.key.clone(), (job, true));
         }
@@ -205,8 +263,9 @@ impl JobStore for PgStore {
             return Ok(Vec::new());
         }
         let max_attempts = i32::try_from(options.retry.max_attempts).unwrap_or(i32::MAX);
+        let max_releases = i32::try_from(options.max_releases).unwrap_or(i32::MAX);
         let mut client = self.conn().await?;
-        enqueue_keys(&mut client, keys, max_attempts, now).await
+        enqueue_keys(&mut client, keys, [max_attempts, max_releases], now).await
     }
 
     async fn claim_job(
@@ -222,6 +281,11 @@ impl JobStore for PgStore {
         let Some(id) = job_uuid(id) else { return Ok(None) };
         let [lease, diagnostic, practice] = claim_times(now, options);
         let client = self.conn().await?;
+        // Settle the named job first if its holder went silent or its deadline passed, so a job whose worker
+        // was killed is claimable by name as soon as its lease expired, like by `claim_jobs`.
+        if let Some(row) = query_opt(&client, &sql::JOB_BY_ID, &[&id]).await? {
+            settle_overdue(&client, &read_job(&row)?, now, options).await?;
+        }
         let row =
             query_opt(&client, &sql::CLAIM_JOB_BY_ID, &[&holder, &at(now), &lease, &diagnostic, &practice, &id])
                 .await?;
@@ -256,15 +320,12 @@ impl JobStore for PgStore {
         now: DateTime<Utc>,
         options: &QueueOptions,
     ) -> Result<Job, StoreError> {
-        let Some((id, holder, attempt)) = fence(job)? else { return Err(lease_lost(job)) };
-        let client = self.conn().await?;
-        let row = query_opt(
-            &client,
-            &sql::HEARTBEAT_JOB,
-            &[&id, &holder, &attempt, &at(now), &at(now + options.lease_duration)],
-        )
-        .await?;
-        row.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))
+        let options = *options;
+        let mut client = self.conn().await?;
+        transition_held(&mut client, job, |stored, holder, attempt| {
+            heartbeat(stored, holder, attempt, now, &options)
+        })
+        .await
     }
 
     async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError> {
@@ -293,10 +354,8 @@ impl JobStore for PgStore {
     }
 
     async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError> {
-        let Some((id, holder, attempt)) = fence(job)? else { return Err(lease_lost(job)) };
-        let client = self.conn().await?;
-        let row = query_opt(&client, &sql::RELEASE_JOB, &[&id, &holder, &attempt, &at(now)]).await?;
-        row.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))
+        let mut client = self.conn().await?;
+        transition_held(&mut client, job, |stored, holder, attempt| release(stored, holder, attempt, now)).await
     }
 
     async fn get_job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {

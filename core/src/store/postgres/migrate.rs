@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("20260601000100", "pregen_schema"),
     migration!("20260601000200", "row_level_security"),
     migration!("20260601000300", "job_wakeups"),
+    migration!("20260601000400", "job_releases_and_checkpoints"),
 ];
 
 /// The advisory lock key every migrating process takes (`pregen` in ASCII), so two processes migrating at once

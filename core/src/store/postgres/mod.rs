@@ -30,6 +30,7 @@
 
 mod activity;
 mod batches;
+mod checkpoints;
 mod exams;
 mod jobs;
 mod listen;

@@ -226,24 +226,26 @@ FROM pregen.pre_generated_exams",
 macro_rules! job_columns {
     () => {
         "id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at, started_at, \
-         deadline_at, lease_holder, lease_expires_at, finished_at, last_error_code, last_error_message"
+         deadline_at, lease_holder, lease_expires_at, finished_at, last_error_code, last_error_message, releases, \
+         max_releases"
     };
 }
 
 /// Inserts pending jobs for keys no unfinished job holds, in one statement, and returns those it inserted.
-/// Arrays: $1 ids, $2 users, $3 types; $4 max attempts, $5 now.
+/// Arrays: $1 ids, $2 users, $3 types; $4 max attempts, $5 now, $6 max releases.
 pub(crate) const ENQUEUE_JOBS: Sql = Sql {
     text: concat!(
         "
-INSERT INTO pregen.jobs (id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at)
-SELECT k.id, k.user_id, k.exam_type, 'pending', 0, $4, $5, $5, $5
+INSERT INTO pregen.jobs (id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at,
+                         max_releases)
+SELECT k.id, k.user_id, k.exam_type, 'pending', 0, $4, $5, $5, $5, $6
 FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS k (id, user_id, exam_type, ord)
 ORDER BY k.ord
 ON CONFLICT DO NOTHING
 RETURNING ",
         job_columns!()
     ),
-    types: &[Type::UUID_ARRAY, Type::TEXT_ARRAY, Type::TEXT_ARRAY, INT4, TS],
+    types: &[Type::UUID_ARRAY, Type::TEXT_ARRAY, Type::TEXT_ARRAY, INT4, TS, INT4],
 };
 
 /// The unfinished jobs holding any of the keys. Arrays: $1 users, $2 types.
@@ -320,17 +322,25 @@ RETURNING ",
     types: &[TEXT, TS, TS, TS, TS, UUID],
 };
 
-/// Renews a lease, fenced. $1 id, $2 holder, $3 attempt, $4 now, $5 new expiry.
-pub(crate) const HEARTBEAT_JOB: Sql = Sql {
+/// Locks one job's row for a transition computed in the application. $1 id.
+pub(crate) const JOB_FOR_UPDATE: Sql =
+    Sql { text: concat!("SELECT ", job_columns!(), " FROM pregen.jobs WHERE id = $1 FOR UPDATE"), types: &[UUID] };
+
+/// Writes a running job as a pure transition left it (`queue::heartbeat`, `queue::release`), fenced on the holder
+/// and attempt it was computed from. $1 id, $2 holder, $3 attempt, then the new values: $4 state, $5 attempt,
+/// $6 run_at, $7 updated_at, $8 started_at, $9 deadline, $10 lease holder, $11 lease expiry, $12 finished_at,
+/// $13 error code, $14 error message, $15 releases.
+pub(crate) const WRITE_HELD_JOB: Sql = Sql {
     text: concat!(
         "
-UPDATE pregen.jobs SET lease_expires_at = $5, updated_at = $4
+UPDATE pregen.jobs SET state = $4, attempt = $5, run_at = $6, updated_at = $7, started_at = $8, deadline_at = $9,
+    lease_holder = $10, lease_expires_at = $11, finished_at = $12, last_error_code = $13,
+    last_error_message = $14, releases = $15
 WHERE id = $1 AND state = 'running' AND lease_holder = $2 AND attempt = $3
-  AND lease_expires_at > $4 AND deadline_at > $4
 RETURNING ",
         job_columns!()
     ),
-    types: &[UUID, TEXT, INT4, TS, TS],
+    types: &[UUID, TEXT, INT4, TEXT, INT4, TS, TS, TS, TS, TEXT, TS, TS, TEXT, TEXT, INT4],
 };
 
 /// Writes a decision, fenced. $1 id, $2 holder, $3 attempt, $4 state, $5 run_at (NULL keeps it), $6 error code,
@@ -345,19 +355,6 @@ RETURNING ",
         job_columns!()
     ),
     types: &[UUID, TEXT, INT4, TEXT, TS, TEXT, TEXT, TS, TS],
-};
-
-/// Gives a running job back without counting the attempt (`queue::release`). $1 id, $2 holder, $3 attempt, $4 now.
-pub(crate) const RELEASE_JOB: Sql = Sql {
-    text: concat!(
-        "
-UPDATE pregen.jobs SET state = 'pending', attempt = attempt - 1, run_at = $4, updated_at = $4,
-    lease_holder = NULL, lease_expires_at = NULL, deadline_at = NULL
-WHERE id = $1 AND state = 'running' AND lease_holder = $2 AND attempt = $3
-RETURNING ",
-        job_columns!()
-    ),
-    types: &[UUID, TEXT, INT4, TS],
 };
 
 pub(crate) const NEXT_DUE: Sql =
@@ -438,6 +435,35 @@ WHERE id = $1 AND collector = $2",
 pub(crate) const COUNT_OPEN_BATCHES: Sql =
     Sql { text: "SELECT count(*) FROM pregen.claude_batches WHERE state = 'open'", types: &[] };
 
+/// The fence of a checkpoint save, locking the job's row until the save commits: the job is running under this
+/// holder at this attempt. $1 id, $2 holder, $3 attempt.
+pub(crate) const JOB_HELD: Sql = Sql {
+    text: "SELECT 1 FROM pregen.jobs WHERE id = $1 AND state = 'running' AND lease_holder = $2 AND attempt = $3
+FOR UPDATE",
+    types: &[UUID, TEXT, INT4],
+};
+
+/// Saves checkpoint items in one statement, each replacing what its slot held. $1 job id, arrays $2 slots,
+/// $3 item JSON; $4 attempt, $5 saved at.
+pub(crate) const SAVE_JOB_ITEMS: Sql = Sql {
+    text: "
+INSERT INTO pregen.job_items (job_id, slot, question, attempt, saved_at)
+SELECT $1, i.slot, i.question, $4, $5 FROM unnest($2::int4[], $3::text[]) AS i (slot, question)
+ON CONFLICT (job_id, slot) DO UPDATE SET
+    question = excluded.question, attempt = excluded.attempt, saved_at = excluded.saved_at",
+    types: &[UUID, Type::INT4_ARRAY, Type::TEXT_ARRAY, INT4, TS],
+};
+
+/// $1 job id, $2 slots.
+pub(crate) const DROP_JOB_ITEMS: Sql = Sql {
+    text: "DELETE FROM pregen.job_items WHERE job_id = $1 AND slot = ANY($2::int4[])",
+    types: &[UUID, Type::INT4_ARRAY],
+};
+
+/// $1 job id.
+pub(crate) const JOB_ITEMS: Sql =
+    Sql { text: "SELECT slot, question FROM pregen.job_items WHERE job_id = $1 ORDER BY slot", types: &[UUID] };
+
 /// Every statement, by name, for the tests that check them all.
 #[cfg(test)]
 pub(crate) const ALL: &[(&str, &Sql)] = &[
@@ -465,9 +491,9 @@ pub(crate) const ALL: &[(&str, &Sql)] = &[
     ("OVERDUE_JOBS", &OVERDUE_JOBS),
     ("CLAIM_JOBS", &CLAIM_JOBS),
     ("CLAIM_JOB_BY_ID", &CLAIM_JOB_BY_ID),
-    ("HEARTBEAT_JOB", &HEARTBEAT_JOB),
+    ("JOB_FOR_UPDATE", &JOB_FOR_UPDATE),
+    ("WRITE_HELD_JOB", &WRITE_HELD_JOB),
     ("FINISH_JOB", &FINISH_JOB),
-    ("RELEASE_JOB", &RELEASE_JOB),
     ("NEXT_DUE", &NEXT_DUE),
     ("COUNT_JOBS_BY_STATE", &COUNT_JOBS_BY_STATE),
     ("OLDEST_DUE", &OLDEST_DUE),
@@ -478,4 +504,8 @@ pub(crate) const ALL: &[(&str, &Sql)] = &[
     ("CLAIM_OPEN_BATCHES", &CLAIM_OPEN_BATCHES),
     ("RELEASE_BATCH", &RELEASE_BATCH),
     ("COUNT_OPEN_BATCHES", &COUNT_OPEN_BATCHES),
+    ("JOB_HELD", &JOB_HELD),
+    ("SAVE_JOB_ITEMS", &SAVE_JOB_ITEMS),
+    ("DROP_JOB_ITEMS", &DROP_JOB_ITEMS),
+    ("JOB_ITEMS", &JOB_ITEMS),
 ];
