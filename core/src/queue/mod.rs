@@ -37,7 +37,7 @@ pub use route::{
     RouteFailure, answer_outcome, failure_message, parse_retry_after, parse_retry_after_with, status_is_retryable,
     unreachable_outcome,
 };
-pub use saved::{SAVED_QUEUE_VERSION, SavedQueue, SavedQueueError};
+pub use saved::{SAVED_QUEUE_VERSION, SavedJob, SavedQueue, SavedQueueError};
 pub use status::{JobSummary, QueueStatus, StateCounts};
 pub use tracker::{TRACKER_HOLDER, Tracker};
 pub use transition::{cancel, heartbeat, release, start};
