@@ -32,6 +32,16 @@ export interface PreGenOptions {
   stockTarget?: number
   /** `PREGEN_WORKERS`: jobs the in-process pool runs at once (default 2). */
   workers?: number
+  /** `PREGEN_STOCK`: each user's own exams, or a shared bank (default `per-user`). */
+  stock?: 'per-user' | 'bank'
+  /** `PREGEN_BANK_UNSEEN_TARGET`: unseen bank exams kept per active user and type (default 2). */
+  bankUnseenTarget?: number
+  /** `PREGEN_BANK_MIN_SIZE`: bank exams kept per type however few users there are (default 3). */
+  bankMinSize?: number
+  /** `PREGEN_BANK_MAX_ASSIGNMENTS`: assignments after which a bank exam retires (default 200). */
+  bankMaxAssignments?: number
+  /** `PREGEN_BANK_MAX_AGE_DAYS`: days after which a bank exam retires (default 30). */
+  bankMaxAgeDays?: number
   /** Read no environment variable: only these options and the defaults. */
   ignoreEnv?: boolean
 }

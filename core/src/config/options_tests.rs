@@ -51,6 +51,11 @@ fn every_option_stands_for_its_variable() {
         ("practiceModel", json!("p"), "p"),
         ("stockTarget", json!(0), "0"),
         ("workers", json!(3), "3"),
+        ("stock", json!("bank"), "bank"),
+        ("bankUnseenTarget", json!(4), "4"),
+        ("bankMinSize", json!(1), "1"),
+        ("bankMaxAssignments", json!(9), "9"),
+        ("bankMaxAgeDays", json!(2.5), "2.5"),
     ];
     assert_eq!(cases.len(), OPTION_VARIABLES.len() - 1, "every option is in the table (database twice)");
     for (option, value, text) in cases {

@@ -38,7 +38,7 @@ impl ErrorCode for InputError {
 }
 
 /// Checks a user id by the stores' rule: 1 to [`MAX_USER_ID_CHARS`] characters, no control characters, no
-/// surrounding whitespace.
+/// surrounding whitespace, not starting with the bank jobs' reserved [`BANK_KEY_PREFIX`](super::BANK_KEY_PREFIX).
 pub fn check_user_id(raw: &str) -> Result<(), InputError> {
     if raw.is_empty() {
         return Err(InputError::UserId("must not be empty".into()));
@@ -52,6 +52,9 @@ pub fn check_user_id(raw: &str) -> Result<(), InputError> {
     }
     if raw.trim() != raw {
         return Err(InputError::UserId("must not start or end with whitespace".into()));
+    }
+    if raw.starts_with(super::BANK_KEY_PREFIX) {
+        return Err(InputError::UserId(format!("must not start with {:?} (bank jobs)", super::BANK_KEY_PREFIX)));
     }
     Ok(())
 }

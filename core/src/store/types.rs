@@ -14,7 +14,8 @@ use crate::queue::LogEscaped;
 /// the browser's checks: [`crate::queue::check_user_id`].
 pub use crate::queue::MAX_USER_ID_CHARS;
 
-/// A validated user id: 1 to 128 characters, no control characters, no surrounding whitespace. Format
+/// A validated user id: 1 to 128 characters, no control characters, no surrounding whitespace, not starting with
+/// `@bank/` (reserved for bank jobs' keys, [`BANK_KEY_PREFIX`](crate::queue::BANK_KEY_PREFIX)). Format
 /// characters (bidi controls, zero-width characters) and line separators are accepted as stored ids but
 /// [`Display`](fmt::Display) escapes them (see [`escape_for_log`](crate::queue::escape_for_log)), so an id can be
 /// put in a log line or an error text as it is; [`UserId::as_str`] is the raw id for queries and bodies.
@@ -343,6 +344,8 @@ mod tests {
         assert!(UserId::parse("bad\nid").is_err());
         assert!(UserId::parse("nul\0").is_err());
         assert!(UserId::parse(" padded").is_err());
+        assert!(UserId::parse("@bank/0").is_err(), "bank jobs' keys are no user ids");
+        assert!(UserId::parse("@bank").is_ok() && UserId::parse("bank/0").is_ok());
         let err = UserId::parse("").unwrap_err();
         assert_eq!(crate::error::ErrorCode::code(&err), "store.invalid_input");
     }
