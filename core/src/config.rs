@@ -10,7 +10,7 @@ use std::time::Duration;
 pub use options::{OPTION_VARIABLES, PreGenOptions};
 
 use crate::auth::CronSecret;
-use crate::policy::Policy;
+use crate::policy::{BankPolicy, Policy};
 use crate::queue::QueueOptions;
 use crate::worker::PoolOptions;
 
@@ -46,6 +46,42 @@ impl FromStr for SweepMode {
             "direct" => Ok(SweepMode::Direct),
             "batch" => Ok(SweepMode::Batch),
             other => Err(format!("unknown sweep mode {other:?}: direct or batch")),
+        }
+    }
+}
+
+/// Where ready exams come from: each user's own (the old contract), or a shared bank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum StockMode {
+    /// Each active user keeps their own unused exams; a get claims one (the default).
+    #[default]
+    #[serde(rename = "per-user")]
+    PerUser,
+    /// Exams belong to no user; a get assigns one the user never received, and generation keeps every active
+    /// user ahead.
+    #[serde(rename = "bank")]
+    Bank,
+}
+
+impl StockMode {
+    /// `per-user` or `bank`, as `PREGEN_STOCK` and the JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockMode::PerUser => "per-user",
+            StockMode::Bank => "bank",
+        }
+    }
+}
+
+impl FromStr for StockMode {
+    type Err = String;
+
+    /// `per-user` or `bank`, exactly.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "per-user" => Ok(StockMode::PerUser),
+            "bank" => Ok(StockMode::Bank),
+            other => Err(format!("unknown stock {other:?}: per-user or bank")),
         }
     }
 }
@@ -109,6 +145,10 @@ impl Default for SweepOptions {
 pub struct PreGenConfig {
     /// Expiry, retention, stock and activity rules.
     pub policy: Policy,
+    /// Per-user stock or a shared bank.
+    pub stock: StockMode,
+    /// The bank's rules (used in bank mode).
+    pub bank: BankPolicy,
     /// Retries, timeouts, leases and retention of jobs.
     pub queue: QueueOptions,
     /// The secret the cron and analytics routes require; `None` refuses them all.
@@ -127,6 +167,8 @@ impl Default for PreGenConfig {
     fn default() -> Self {
         Self {
             policy: Policy::default(),
+            stock: StockMode::PerUser,
+            bank: BankPolicy::default(),
             queue: QueueOptions::default(),
             cron_secret: None,
             pool: PoolOptions::default(),
@@ -141,7 +183,10 @@ impl PreGenConfig {
     /// The defaults, with these variables read from the environment (surrounding blanks trimmed; a blank value
     /// counts as unset): `CRON_SECRET`, `PREGEN_SCHEDULE`, `PREGEN_SWEEP_MODE` (`direct`/`batch`),
     /// `PREGEN_SWEEP_BUDGET_SECS` (seconds, fractions allowed), `PREGEN_SWEEP_CONCURRENCY`, `PREGEN_CLEANUP_BATCH`,
-    /// `PREGEN_STOCK_TARGET` (unused exams kept per user and type) and `PREGEN_WORKERS` (in-process pool slots).
+    /// `PREGEN_STOCK_TARGET` (unused exams kept per user and type), `PREGEN_WORKERS` (in-process pool slots),
+    /// `PREGEN_STOCK` (`per-user`, the default, or `bank`) and the bank's numbers: `PREGEN_BANK_UNSEEN_TARGET`
+    /// (default 2, at least 1), `PREGEN_BANK_MIN_SIZE` (3), `PREGEN_BANK_MAX_ASSIGNMENTS` (200, at least 1) and
+    /// `PREGEN_BANK_MAX_AGE_DAYS` (30, fractions allowed, more than 0).
     ///
     /// Errors: [`ConfigError`] naming the first variable whose value does not parse or is out of range.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -174,6 +219,21 @@ impl PreGenConfig {
         if let Some(n) = get("PREGEN_WORKERS") {
             config.pool.workers = parse_count("PREGEN_WORKERS", &n, 1)?;
         }
+        if let Some(mode) = get("PREGEN_STOCK") {
+            config.stock = mode.parse().map_err(|e| ConfigError::new("PREGEN_STOCK", e))?;
+        }
+        if let Some(n) = get("PREGEN_BANK_UNSEEN_TARGET") {
+            config.bank.unseen_target = parse_count("PREGEN_BANK_UNSEEN_TARGET", &n, 1)?;
+        }
+        if let Some(n) = get("PREGEN_BANK_MIN_SIZE") {
+            config.bank.min_size = parse_count("PREGEN_BANK_MIN_SIZE", &n, 0)?;
+        }
+        if let Some(n) = get("PREGEN_BANK_MAX_ASSIGNMENTS") {
+            config.bank.max_assignments = parse_count("PREGEN_BANK_MAX_ASSIGNMENTS", &n, 1)?;
+        }
+        if let Some(days) = get("PREGEN_BANK_MAX_AGE_DAYS") {
+            config.bank.max_age = parse_days("PREGEN_BANK_MAX_AGE_DAYS", &days)?;
+        }
         Ok(config)
     }
 
@@ -199,6 +259,18 @@ fn parse_secs(setting: &str, raw: &str) -> Result<Duration, ConfigError> {
         Ok(secs) if (0.0..=31_536_000.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
         Ok(_) => Err(ConfigError::new(setting, "must be between 0 and 31536000 seconds")),
         Err(_) => Err(ConfigError::new(setting, format!("{raw:?} is not a number of seconds"))),
+    }
+}
+
+/// Days, fractions allowed, more than zero and at most ten years; whole milliseconds.
+fn parse_days(setting: &str, raw: &str) -> Result<chrono::TimeDelta, ConfigError> {
+    match raw.parse::<f64>() {
+        Ok(days) if days > 0.0 && days <= 3_650.0 => {
+            let ms = (days * 86_400_000.0).round() as i64;
+            Ok(chrono::TimeDelta::milliseconds(ms.max(1)))
+        }
+        Ok(_) => Err(ConfigError::new(setting, "must be more than 0 and at most 3650 days")),
+        Err(_) => Err(ConfigError::new(setting, format!("{raw:?} is not a number of days"))),
     }
 }
 
@@ -240,6 +312,24 @@ mod tests {
     }
 
     #[test]
+    fn stock_defaults_to_per_user_and_the_bank_numbers_are_read() {
+        let default = read(&[]).unwrap();
+        assert_eq!((default.stock, default.bank), (StockMode::PerUser, BankPolicy::default()));
+        let config = read(&[
+            ("PREGEN_STOCK", " bank "),
+            ("PREGEN_BANK_UNSEEN_TARGET", "4"),
+            ("PREGEN_BANK_MIN_SIZE", "0"),
+            ("PREGEN_BANK_MAX_ASSIGNMENTS", "25"),
+            ("PREGEN_BANK_MAX_AGE_DAYS", "1.5"),
+        ])
+        .unwrap();
+        assert_eq!(config.stock, StockMode::Bank);
+        assert_eq!((config.bank.unseen_target, config.bank.min_size, config.bank.max_assignments), (4, 0, 25));
+        assert_eq!(config.bank.max_age, chrono::TimeDelta::hours(36));
+        assert_eq!(read(&[("PREGEN_STOCK", "per-user")]).unwrap().stock, StockMode::PerUser);
+    }
+
+    #[test]
     fn values_that_do_not_parse_are_refused_with_their_variable() {
         for (name, value) in [
             ("PREGEN_SWEEP_MODE", "Batch"),
@@ -255,6 +345,15 @@ mod tests {
             ("PREGEN_CLEANUP_BATCH", "0"),
             ("PREGEN_STOCK_TARGET", "1.5"),
             ("PREGEN_STOCK_TARGET", "99999999999"),
+            ("PREGEN_STOCK", "Bank"),
+            ("PREGEN_STOCK", "shared"),
+            ("PREGEN_BANK_UNSEEN_TARGET", "-1"),
+            ("PREGEN_BANK_UNSEEN_TARGET", "0"),
+            ("PREGEN_BANK_MIN_SIZE", "few"),
+            ("PREGEN_BANK_MAX_ASSIGNMENTS", "0"),
+            ("PREGEN_BANK_MAX_AGE_DAYS", "0"),
+            ("PREGEN_BANK_MAX_AGE_DAYS", "NaN"),
+            ("PREGEN_BANK_MAX_AGE_DAYS", "99999"),
         ] {
             let err = read(&[(name, value)]).unwrap_err();
             assert_eq!(err.setting, name, "{value}");

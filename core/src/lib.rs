@@ -17,6 +17,8 @@ pub mod error;
 pub mod exam;
 #[cfg(feature = "claude")]
 pub mod generate;
+#[cfg(feature = "claude")]
+pub mod import;
 pub mod policy;
 pub mod prompt;
 pub mod queue;

@@ -4,6 +4,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+mod bank;
+
+pub use bank::{BankExamLife, BankPolicy, plan_population};
+
 /// The numbers that decide expiry, retention and stock. Defaults are the old system's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

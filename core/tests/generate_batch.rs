@@ -8,7 +8,7 @@ use chrono::Utc;
 use pregen_core::claude::{ApiKey, ClaudeClient, ClaudeConfig};
 use pregen_core::exam::{ExamSpec, ExamType, validate_exam};
 use pregen_core::generate::{Generator, GeneratorConfig};
-use pregen_core::policy::Policy;
+use pregen_core::policy::{BankPolicy, Policy};
 use pregen_core::queue::{JobKey, JobState, QueueOptions};
 use pregen_core::simulator::{BatchSettings, DEFAULT_API_KEY, Simulator, SimulatorConfig};
 use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
@@ -28,6 +28,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path().join("b.db"), SqliteOptions::default()).await.unwrap();
     let (policy, options) = (Policy::default(), QueueOptions::default());
+    let bank = BankPolicy::default();
     let mut jobs = Vec::new();
     for (user, exam_type) in
         [("u1", ExamType::Diagnostic), ("u1", ExamType::Practice), ("u2", ExamType::Diagnostic)]
@@ -35,7 +36,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
         jobs.push(store.enqueue(&JobKey::new(user, exam_type), Utc::now(), &options).await.unwrap().job);
     }
 
-    let sent = generator.submit_batch(&store, &policy, &options, 10, Utc::now()).await.unwrap().unwrap();
+    let sent = generator.submit_batch(&store, &policy, &bank, &options, 10, Utc::now()).await.unwrap().unwrap();
     assert_eq!(sent.jobs, 3);
     assert_eq!(sent.requests, 8 + 23 + 8, "the first round of each exam, one request per chunk");
     assert_eq!(store.count_open_batches().await.unwrap(), 1);
@@ -46,14 +47,14 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
     }
     // Nothing else can claim them while the batch runs.
     assert!(store.claim_jobs("worker", 10, Utc::now(), &options).await.unwrap().is_empty());
-    assert!(generator.submit_batch(&store, &policy, &options, 10, Utc::now()).await.unwrap().is_none());
+    assert!(generator.submit_batch(&store, &policy, &bank, &options, 10, Utc::now()).await.unwrap().is_none());
 
     // Collect until the batch has ended (bounded); two collectors at once never both take it.
     let mut collected = 0;
     for _ in 0..100 {
         let (a, b) = tokio::join!(
-            generator.collect_batches(&store, &policy, &options, Utc::now()),
-            generator.collect_batches(&store, &policy, &options, Utc::now())
+            generator.collect_batches(&store, &policy, &bank, &options, Utc::now()),
+            generator.collect_batches(&store, &policy, &bank, &options, Utc::now())
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert!(a.collected + b.collected <= 1, "a batch is collected by one collector only");

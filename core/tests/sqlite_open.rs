@@ -71,7 +71,8 @@ async fn a_file_that_needs_a_migration_waits_for_the_lock_and_says_busy() {
     // opening it must migrate.
     let old = Connection::open(&path).unwrap();
     old.execute_batch(
-        "DROP TRIGGER job_items_end_with_their_job; DROP TABLE job_items; ALTER TABLE jobs DROP COLUMN max_releases; ALTER TABLE jobs DROP COLUMN releases;",
+        "DROP TRIGGER job_items_end_with_their_job; DROP TABLE job_items; ALTER TABLE jobs DROP COLUMN max_releases; ALTER TABLE jobs DROP COLUMN releases; \
+         DROP TABLE assignments; DROP TABLE bank_payloads; DROP TABLE bank_exams; DELETE FROM counters WHERE name LIKE 'bank_%';",
     )
     .unwrap();
     old.pragma_update(None, "user_version", 7).unwrap();

@@ -44,6 +44,8 @@ enum Command {
     Queue(commands::queue::Args),
     /// Validates exam files (JSON, or the seed's Markdown with front matter) against their exam spec.
     Validate(commands::validate::Args),
+    /// Imports exam files into the shared bank after full validation (`--repair` regenerates failing items).
+    Import(commands::import::Args),
     /// Serves the Claude API simulator on loopback until Ctrl-C.
     Simulate(commands::simulate::Args),
     /// Imports the old system's unused, unexpired exams from its `public.pre_generated_exams` (Postgres).
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
             Command::Cleanup(args) => commands::cleanup::run(db, args).await,
             Command::Queue(args) => commands::queue::run(db, args).await,
             Command::Validate(args) => commands::validate::run(args).await,
+            Command::Import(args) => commands::import::run(db, args).await,
             Command::Simulate(args) => commands::simulate::run(args).await,
             Command::ImportLegacy(args) => commands::import_legacy::run(db, args).await,
         }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::{ConfigError, PreGenConfig, SweepMode};
+use super::{ConfigError, PreGenConfig, StockMode, SweepMode};
 use crate::store::{DATABASE_URL_ENV, PREGEN_DB_ENV, StoreLocation};
 
 /// Everything `PreGen::open` needs to know, all optional. Deserializes from camelCase JSON (`{database,
@@ -45,13 +45,23 @@ pub struct PreGenOptions {
     pub stock_target: Option<u32>,
     /// Jobs the in-process worker pool runs at once (`PREGEN_WORKERS`, default 2).
     pub workers: Option<usize>,
+    /// `per-user` or `bank` (`PREGEN_STOCK`, default `per-user`).
+    pub stock: Option<StockMode>,
+    /// Unseen bank exams kept per active user and type (`PREGEN_BANK_UNSEEN_TARGET`, default 2).
+    pub bank_unseen_target: Option<u32>,
+    /// Bank exams kept per type however few users there are (`PREGEN_BANK_MIN_SIZE`, default 3).
+    pub bank_min_size: Option<u32>,
+    /// Assignments after which a bank exam retires (`PREGEN_BANK_MAX_ASSIGNMENTS`, default 200).
+    pub bank_max_assignments: Option<u32>,
+    /// Days after which a bank exam retires (`PREGEN_BANK_MAX_AGE_DAYS`, default 30).
+    pub bank_max_age_days: Option<f64>,
     /// Read nothing from the environment: only these options and the defaults count (tests, several services in
     /// one process).
     pub ignore_env: bool,
 }
 
 /// Each option and the environment variable it stands for (`database` stands for two, read in order).
-pub const OPTION_VARIABLES: [(&str, &str); 15] = [
+pub const OPTION_VARIABLES: [(&str, &str); 20] = [
     ("database", PREGEN_DB_ENV),
     ("database", DATABASE_URL_ENV),
     ("anthropicApiKey", "ANTHROPIC_API_KEY"),
@@ -67,12 +77,28 @@ pub const OPTION_VARIABLES: [(&str, &str); 15] = [
     ("practiceModel", "PREGEN_MODEL_PRACTICE"),
     ("stockTarget", "PREGEN_STOCK_TARGET"),
     ("workers", "PREGEN_WORKERS"),
+    ("stock", "PREGEN_STOCK"),
+    ("bankUnseenTarget", "PREGEN_BANK_UNSEEN_TARGET"),
+    ("bankMinSize", "PREGEN_BANK_MIN_SIZE"),
+    ("bankMaxAssignments", "PREGEN_BANK_MAX_ASSIGNMENTS"),
+    ("bankMaxAgeDays", "PREGEN_BANK_MAX_AGE_DAYS"),
 ];
 
 impl PreGenOptions {
     /// No option set: everything from the environment, then the defaults.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The options a JSON object gives (a binding's `open({...})` argument); `null` gives none.
+    ///
+    /// Errors: [`ConfigError`] for setting `options` when the value is not an object, holds a key that is no
+    /// option (a misspelling), or a value of the wrong type; the reason says which.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, ConfigError> {
+        if value.is_null() {
+            return Ok(Self::new());
+        }
+        serde_json::from_value(value).map_err(|e| ConfigError::new("options", e.to_string()))
     }
 
     /// The value this options object gives for environment variable `name`, in the variable's own text form;
@@ -93,6 +119,11 @@ impl PreGenOptions {
             "PREGEN_MODEL_PRACTICE" => self.practice_model.clone(),
             "PREGEN_STOCK_TARGET" => self.stock_target.map(|n| n.to_string()),
             "PREGEN_WORKERS" => self.workers.map(|n| n.to_string()),
+            "PREGEN_STOCK" => self.stock.map(|m| m.as_str().to_owned()),
+            "PREGEN_BANK_UNSEEN_TARGET" => self.bank_unseen_target.map(|n| n.to_string()),
+            "PREGEN_BANK_MIN_SIZE" => self.bank_min_size.map(|n| n.to_string()),
+            "PREGEN_BANK_MAX_ASSIGNMENTS" => self.bank_max_assignments.map(|n| n.to_string()),
+            "PREGEN_BANK_MAX_AGE_DAYS" => self.bank_max_age_days.map(|d| d.to_string()),
             _ => None,
         }
     }
@@ -146,6 +177,11 @@ impl fmt::Debug for PreGenOptions {
             .field("practice_model", &self.practice_model)
             .field("stock_target", &self.stock_target)
             .field("workers", &self.workers)
+            .field("stock", &self.stock)
+            .field("bank_unseen_target", &self.bank_unseen_target)
+            .field("bank_min_size", &self.bank_min_size)
+            .field("bank_max_assignments", &self.bank_max_assignments)
+            .field("bank_max_age_days", &self.bank_max_age_days)
             .field("ignore_env", &self.ignore_env)
             .finish()
     }

@@ -10,14 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use super::assemble::{Draft, plan_chunks};
 use super::handler::{seed_for, stats_from};
+use super::target::JobTarget;
 use super::{GenerateError, Generator};
 use crate::claude::{BatchRequest, BatchResult, BatchStatus, StopReason, UsageTotals};
 use crate::error::ErrorCode;
 use crate::exam::ExamType;
-use crate::policy::Policy;
+use crate::policy::{BankPolicy, Policy};
 use crate::prompt::TOOL_NAME;
 use crate::queue::{Job, JobId, JobState, Outcome, QueueOptions, decide};
-use crate::store::{BatchRecord, NewExam, Store, StoreError, UserId};
+use crate::store::{BatchRecord, Store, StoreError};
 
 /// How long jobs sent in a batch stay held: the API's 24 hours to process, plus an hour to collect.
 pub const BATCH_LEASE: TimeDelta = TimeDelta::hours(25);
@@ -108,6 +109,7 @@ impl Generator {
         &self,
         store: &dyn Store,
         policy: &Policy,
+        bank: &BankPolicy,
         options: &QueueOptions,
         max_jobs: u32,
         now: DateTime<Utc>,
@@ -122,9 +124,10 @@ impl Generator {
         let mut plan = BatchPlan { items_per_chunk: per_chunk, jobs: Vec::new() };
         let (mut requests, mut sent_jobs, mut already_stocked) = (Vec::new(), Vec::new(), 0);
         for job in jobs {
-            let user = UserId::parse(&job.key.user_id).map_err(store_error)?;
-            let stock = store.stock(&user, job.key.exam_type, now, policy).await.map_err(store_error)?;
-            if policy.missing(stock) == 0 {
+            let target = JobTarget::of(&job).map_err(store_error)?;
+            let needed =
+                target.still_needed(store, job.key.exam_type, now, policy, bank).await.map_err(store_error)?;
+            if !needed {
                 let done = decide(&job, &Outcome::Succeeded, now, options, 0.0).map_err(queue_error)?;
                 store.finish_job(&job, &done).await.map_err(store_error)?;
                 already_stocked += 1;
@@ -189,6 +192,7 @@ impl Generator {
         &self,
         store: &dyn Store,
         policy: &Policy,
+        bank: &BankPolicy,
         options: &QueueOptions,
         now: DateTime<Utc>,
     ) -> Result<CollectReport, GenerateError> {
@@ -197,7 +201,8 @@ impl Generator {
         let mut report = CollectReport::default();
         for record in open {
             report.checked += 1;
-            let collected = match self.collect_one(store, policy, options, &record, now, &mut report).await {
+            let collected = match self.collect_one(store, (policy, bank), options, &record, now, &mut report).await
+            {
                 Ok(done) => done,
                 Err(e) => {
                     tracing::warn!("[Cron] batch {} could not be collected yet: {e}", record.id);
@@ -213,7 +218,7 @@ impl Generator {
     async fn collect_one(
         &self,
         store: &dyn Store,
-        policy: &Policy,
+        rules: (&Policy, &BankPolicy),
         options: &QueueOptions,
         record: &BatchRecord,
         now: DateTime<Utc>,
@@ -229,7 +234,7 @@ impl Generator {
             serde_json::from_str(&record.plan).map_err(|e| GenerateError::Config(format!("batch plan: {e}")))?;
         for (index, planned) in plan.jobs.iter().enumerate() {
             let outcome = self
-                .collect_job(store, policy, options, record, &plan, index, planned, &mut results, now, report)
+                .collect_job(store, rules, options, record, &plan, index, planned, &mut results, now, report)
                 .await?;
             match outcome {
                 CollectedJob::Stored(_) => report.exams += 1,
@@ -245,7 +250,7 @@ impl Generator {
     async fn collect_job(
         &self,
         store: &dyn Store,
-        policy: &Policy,
+        (policy, bank): (&Policy, &BankPolicy),
         options: &QueueOptions,
         record: &BatchRecord,
         plan: &BatchPlan,
@@ -286,13 +291,13 @@ impl Generator {
             Err(e) => Err(e),
         };
         report.usage.merge(&usage);
-        let user = UserId::parse(&job.key.user_id).map_err(store_error)?;
+        let target = JobTarget::of(&job).map_err(store_error)?;
         let written = match finished {
             Ok(exam) => {
-                let exam = NewExam::new(user, exam_type, exam, self.config().spec(exam_type), now, policy)
-                    .map_err(store_error)?
-                    .with_generation(stats_from(&usage, true, &job));
-                store.complete_job_with_exam(&job, exam, now).await.map(|(_, id)| CollectedJob::Stored(id))
+                let stats = stats_from(&usage, true, &job);
+                let spec = self.config().spec(exam_type);
+                let made = target.output(exam_type, exam, spec, now, policy, bank, stats).map_err(store_error)?;
+                made.complete(store, &job, now).await.map(|(_, id)| CollectedJob::Stored(id))
             }
             Err(e) => {
                 let failure = Outcome::Failed {

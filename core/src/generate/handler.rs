@@ -8,12 +8,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 
+use super::target::JobTarget;
 use super::{Checkpoint, Generator};
 use crate::claude::UsageTotals;
 use crate::clock::Clock;
-use crate::policy::Policy;
+use crate::policy::{BankPolicy, Policy};
 use crate::queue::Job;
-use crate::store::{CheckpointStore, ExamStore, GenerationStats, NewExam, TokenTotals, UserId};
+use crate::store::{CheckpointStore, ExamStore, GenerationStats, TokenTotals};
 use crate::worker::{HandlerError, HandlerOutput, JobContext, JobHandler};
 
 /// Generates the exam a job asks for, resuming from the job's checkpoint when it has a checkpoint store.
@@ -22,6 +23,7 @@ pub struct GenerateHandler {
     exams: Arc<dyn ExamStore>,
     checkpoints: Option<Arc<dyn CheckpointStore>>,
     policy: Policy,
+    bank: BankPolicy,
     clock: Arc<dyn Clock>,
 }
 
@@ -43,7 +45,14 @@ impl GenerateHandler {
         policy: Policy,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self { generator, exams, checkpoints: None, policy, clock }
+        Self { generator, exams, checkpoints: None, policy, bank: BankPolicy::default(), clock }
+    }
+
+    /// The same handler under the bank's rules `bank` (bank jobs check the bank's need and store shared exams
+    /// that retire by them); [`BankPolicy::default`] until given.
+    pub fn with_bank(mut self, bank: BankPolicy) -> Self {
+        self.bank = bank;
+        self
     }
 
     /// The same handler keeping each job's accepted items in `store`, so a job's next attempt (in any process
@@ -85,15 +94,14 @@ fn bad_input(e: &crate::store::StoreError) -> HandlerError {
 #[async_trait]
 impl JobHandler for GenerateHandler {
     async fn handle(&self, job: Job, _ctx: JobContext) -> Result<HandlerOutput, HandlerError> {
-        let user = UserId::parse(&job.key.user_id).map_err(|e| bad_input(&e))?;
+        let target = JobTarget::of(&job).map_err(|e| bad_input(&e))?;
         let exam_type = job.key.exam_type;
-        let stock = self
-            .exams
-            .stock(&user, exam_type, self.clock.now(), &self.policy)
+        let needed = target
+            .still_needed(self.exams.as_ref(), exam_type, self.clock.now(), &self.policy, &self.bank)
             .await
             .map_err(|e| HandlerError::from_error(&e))?;
-        if self.policy.missing(stock) == 0 {
-            tracing::debug!("[Pre-Gen] {user} already has a ready {exam_type} exam; nothing to generate");
+        if !needed {
+            tracing::debug!("[Pre-Gen] {target} already has a ready {exam_type} exam; nothing to generate");
             return Ok(HandlerOutput::Nothing);
         }
         let seed = seed_for(&job);
@@ -109,7 +117,7 @@ impl JobHandler for GenerateHandler {
             HandlerError::from_error(&e).with_retry_after(wait)
         })?;
         tracing::debug!(
-            "[Pre-Gen] generated a {exam_type} exam for {user}: {} items ({} from earlier attempts), {} requests, \
+            "[Pre-Gen] generated a {exam_type} exam for {target}: {} items ({} from earlier attempts), {} requests, \
              {} rounds, ${:.4}",
             generated.exam.questions.len(),
             generated.resumed,
@@ -118,9 +126,10 @@ impl JobHandler for GenerateHandler {
             generated.usage.cost.total_usd
         );
         let spec = self.generator.config().spec(exam_type);
-        let exam = NewExam::new(user, exam_type, generated.exam, spec, self.clock.now(), &self.policy)
-            .map_err(|e| bad_input(&e))?
-            .with_generation(stats_from(&generated.usage, false, &job));
-        Ok(HandlerOutput::Exam(Box::new(exam)))
+        let stats = stats_from(&generated.usage, false, &job);
+        target
+            .output(exam_type, generated.exam, spec, self.clock.now(), &self.policy, &self.bank, stats)
+            .map(super::target::Made::into_output)
+            .map_err(|e| bad_input(&e))
     }
 }

@@ -12,6 +12,7 @@ mod error;
 mod generator;
 mod handler;
 mod input;
+mod target;
 
 pub use assemble::{ChunkPlan, Draft, LENGTH_CUE_REASON, length_cue_target, plan_chunks};
 pub use batch::{BATCH_LEASE, BatchPlan, BatchSubmission, CollectReport, CollectedJob, PlannedJob};

@@ -7,7 +7,8 @@ use crate::exam::ExamType;
 
 use super::job::JobKey;
 
-/// The longest user id accepted, in characters; the stores' limit (`store::MAX_USER_ID_CHARS`).
+/// The longest user id accepted, in characters, by the stores ([`crate::store::UserId::parse`] keeps this rule)
+/// and by the browser tracker.
 pub const MAX_USER_ID_CHARS: usize = 128;
 
 /// Input an enqueue refuses; nothing is queued when one is returned.
@@ -37,7 +38,7 @@ impl ErrorCode for InputError {
 }
 
 /// Checks a user id by the stores' rule: 1 to [`MAX_USER_ID_CHARS`] characters, no control characters, no
-/// surrounding whitespace.
+/// surrounding whitespace, not starting with the bank jobs' reserved [`BANK_KEY_PREFIX`](super::BANK_KEY_PREFIX).
 pub fn check_user_id(raw: &str) -> Result<(), InputError> {
     if raw.is_empty() {
         return Err(InputError::UserId("must not be empty".into()));
@@ -51,6 +52,9 @@ pub fn check_user_id(raw: &str) -> Result<(), InputError> {
     }
     if raw.trim() != raw {
         return Err(InputError::UserId("must not start or end with whitespace".into()));
+    }
+    if raw.starts_with(super::BANK_KEY_PREFIX) {
+        return Err(InputError::UserId(format!("must not start with {:?} (bank jobs)", super::BANK_KEY_PREFIX)));
     }
     Ok(())
 }

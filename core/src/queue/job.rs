@@ -52,10 +52,38 @@ pub struct JobKey {
     pub exam_type: ExamType,
 }
 
+/// The prefix of a bank job's key: `@bank/<slot>` in place of a user id. User ids may not start with it (see
+/// `store::UserId`), so a bank job's key never meets a user's.
+pub const BANK_KEY_PREFIX: &str = "@bank/";
+
 impl JobKey {
     /// The key of (`user_id`, `exam_type`).
     pub fn new(user_id: impl Into<String>, exam_type: ExamType) -> Self {
         Self { user_id: user_id.into(), exam_type }
+    }
+
+    /// The key of bank job `slot` of `exam_type`: a job that makes one shared exam. A sweep that finds the bank
+    /// short by `n` enqueues slots `0..n`, so the one-unfinished-job-per-key rule dedupes bank jobs as it does
+    /// users' jobs.
+    pub fn bank(exam_type: ExamType, slot: u32) -> Self {
+        Self { user_id: format!("{BANK_KEY_PREFIX}{slot}"), exam_type }
+    }
+
+    /// The slot of a bank job's key; `None` for a user's key.
+    pub fn bank_slot(&self) -> Option<u32> {
+        let digits = self.user_id.strip_prefix(BANK_KEY_PREFIX)?;
+        if digits.is_empty()
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.len() > 1 && digits.starts_with('0')
+        {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
+    /// Whether the key names a bank job (a well-formed `@bank/<slot>`).
+    pub fn is_bank(&self) -> bool {
+        self.bank_slot().is_some()
     }
 
     /// The user id as it may appear in a log line (see [`escape_for_log`](super::escape_for_log)).
@@ -300,6 +328,17 @@ mod tests {
 
     fn job() -> Job {
         Job::new(JobId::from("job-1"), JobKey::new("u1", ExamType::Practice), t0(), &QueueOptions::default())
+    }
+
+    #[test]
+    fn bank_keys_carry_their_slot_and_user_keys_none() {
+        let key = JobKey::bank(ExamType::Diagnostic, 7);
+        assert_eq!(key.user_id, "@bank/7");
+        assert_eq!((key.bank_slot(), key.is_bank()), (Some(7), true));
+        for user in ["u1", "@bank", "@bank/", "@bank/x", "@bank/07", "@bank/-1", "bank/1", "@bank/99999999999"] {
+            assert_eq!(JobKey::new(user, ExamType::Practice).bank_slot(), None, "{user}");
+        }
+        assert_eq!(JobKey::bank(ExamType::Practice, 0).bank_slot(), Some(0));
     }
 
     #[test]

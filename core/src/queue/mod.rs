@@ -30,14 +30,14 @@ pub use decide::{ABANDONED_CODE, Decision, Outcome, RELEASE_LIMIT_CODE, TIMEOUT_
 pub use error::QueueError;
 pub use escape::{LogEscaped, escape_for_log, needs_log_escape};
 pub use input::{InputError, MAX_USER_ID_CHARS, check_user_id, parse_exam_type, parse_key, trigger_types};
-pub use job::{Job, JobError, JobId, JobKey, JobState, Lease, unfinished_for};
+pub use job::{BANK_KEY_PREFIX, Job, JobError, JobId, JobKey, JobState, Lease, unfinished_for};
 pub use options::{AttemptTimeouts, QueueOptions, Retention};
 pub use retry::RetryPolicy;
 pub use route::{
     RouteFailure, answer_outcome, failure_message, parse_retry_after, parse_retry_after_with, status_is_retryable,
     unreachable_outcome,
 };
-pub use saved::{SAVED_QUEUE_VERSION, SavedQueue, SavedQueueError};
+pub use saved::{SAVED_QUEUE_VERSION, SavedJob, SavedQueue, SavedQueueError};
 pub use status::{JobSummary, QueueStatus, StateCounts};
 pub use tracker::{TRACKER_HOLDER, Tracker};
 pub use transition::{cancel, heartbeat, release, start};

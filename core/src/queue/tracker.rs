@@ -7,7 +7,7 @@ use super::decide::{self, Outcome};
 use super::error::QueueError;
 use super::job::{Job, JobId, JobKey, JobState, unfinished_for};
 use super::options::QueueOptions;
-use super::saved::{SAVED_QUEUE_VERSION, SavedQueue, SavedQueueError};
+use super::saved::{SavedQueue, SavedQueueError};
 use super::status::QueueStatus;
 use super::transition;
 use crate::exam::ExamType;
@@ -187,14 +187,13 @@ impl Tracker {
 impl Tracker {
     /// The jobs and id counter to keep between page loads (see [`SavedQueue`]).
     pub fn save(&self) -> SavedQueue {
-        SavedQueue { version: SAVED_QUEUE_VERSION, next_id: self.next_id, jobs: self.jobs.clone() }
+        SavedQueue::of(self.next_id, &self.jobs)
     }
 
     /// Replaces the jobs and id counter with a saved copy, after [`SavedQueue::check`]; a refused copy changes
     /// nothing. Jobs keep the attempts they were enqueued with; timeouts and backoff are this tracker's options.
     pub fn restore(&mut self, saved: SavedQueue) -> Result<(), SavedQueueError> {
-        saved.check()?;
-        self.jobs = saved.jobs;
+        self.jobs = saved.jobs()?;
         self.next_id = saved.next_id;
         Ok(())
     }

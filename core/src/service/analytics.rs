@@ -26,6 +26,10 @@ pub struct ServiceAnalytics {
     pub get_hit_rate: Option<f64>,
     /// Jobs per state.
     pub queue: StateCounts,
+    /// In bank mode: bank size per type, assignments, mean and max assignments per exam, users who have seen the
+    /// whole bank, and cost per served exam.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank: Option<crate::store::BankAnalytics>,
 }
 
 fn ratio(part: u64, whole: u64) -> Option<f64> {
@@ -56,7 +60,9 @@ impl PreGen {
         let stats = self.store.analytics(now, &self.config.policy).await?;
         let generation = self.store.generation_summary().await?;
         let queue = self.store.queue_status(now, 0).await?.counts;
+        let bank = self.bank_figures(now).await?;
         Ok(ServiceAnalytics {
+            bank,
             generation_success_rate: ratio(
                 generation.jobs_succeeded,
                 generation.jobs_succeeded + generation.jobs_dead,

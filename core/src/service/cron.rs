@@ -83,7 +83,7 @@ pub struct CronReport {
     /// Active users looked at.
     pub users_processed: u64,
     /// Every (user, type) pair found below target (each has a job queued, new or already waiting), as the old
-    /// route counted its triggers.
+    /// route counted its triggers; in bank mode, the bank exams found missing.
     pub generation_triggered: u64,
     /// Attempts that failed during this sweep, plus generation steps that could not run (no API key, batch
     /// collection or submission, direct work).
@@ -115,6 +115,11 @@ pub struct CronReport {
     pub jobs_deleted: u64,
     /// Whether the time budget ended the direct work (what is left waits for the next sweep).
     pub budget_spent: bool,
+    /// In bank mode, the bank's planning per type (what counts, the most seen, what is needed); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bank: Vec<crate::store::BankTypePlan>,
+    /// Retired bank exams deleted by cleanup.
+    pub bank_exams_deleted: u64,
     /// Store failures met: failed steps (planning, enqueueing, cleanup, batch bookkeeping) plus refused claims
     /// and unwritten job outcomes during direct work.
     pub store_failures: u64,
@@ -141,6 +146,8 @@ impl CronReport {
             exams_deleted: 0,
             jobs_deleted: 0,
             budget_spent: false,
+            bank: Vec::new(),
+            bank_exams_deleted: 0,
             store_failures: 0,
             errors: Vec::new(),
         }
@@ -260,13 +267,22 @@ impl PreGen {
             Ok(users) => report.users_processed = users,
             Err(e) => report.fail(SweepStep::Plan, &e, true),
         }
-        let missing = match self.store.plan_missing(now, policy).await {
-            Ok(missing) => missing,
-            Err(e) => return report.fail(SweepStep::Plan, &e, true),
+        let keys: Vec<JobKey> = if self.is_bank() {
+            match self.plan_bank(now).await {
+                Ok((plans, keys)) => {
+                    report.bank = plans;
+                    keys
+                }
+                Err(e) => return report.fail(SweepStep::Plan, &e, true),
+            }
+        } else {
+            match self.store.plan_missing(now, policy).await {
+                Ok(missing) => missing.iter().map(|m| JobKey::new(m.user_id.as_str(), m.exam_type)).collect(),
+                Err(e) => return report.fail(SweepStep::Plan, &e, true),
+            }
         };
-        report.missing = missing.len() as u64;
+        report.missing = keys.len() as u64;
         report.generation_triggered = report.missing;
-        let keys: Vec<JobKey> = missing.iter().map(|m| JobKey::new(m.user_id.as_str(), m.exam_type)).collect();
         match self.store.enqueue_many(&keys, now, &self.config.queue).await {
             Ok(enqueued) => report.queued = enqueued.iter().filter(|e| e.created).count() as u64,
             Err(e) => report.fail(SweepStep::Enqueue, &e, true),
@@ -281,7 +297,10 @@ impl PreGen {
 
     async fn generate_within_budget(&self, generator: &crate::generate::Generator, report: &mut CronReport) {
         let (policy, queue, sweep) = (&self.config.policy, &self.config.queue, &self.config.sweep);
-        match generator.collect_batches(self.store.as_ref(), policy, queue, self.clock.now()).await {
+        match generator
+            .collect_batches(self.store.as_ref(), policy, &self.config.bank, queue, self.clock.now())
+            .await
+        {
             Ok(collected) => {
                 report.batches_collected = collected.collected;
                 report.completed += collected.exams;
@@ -301,7 +320,14 @@ impl PreGen {
             },
             SweepMode::Batch => {
                 let submitted = generator
-                    .submit_batch(self.store.as_ref(), policy, queue, sweep.batch_max_jobs, self.clock.now())
+                    .submit_batch(
+                        self.store.as_ref(),
+                        policy,
+                        &self.config.bank,
+                        queue,
+                        sweep.batch_max_jobs,
+                        self.clock.now(),
+                    )
                     .await;
                 match submitted {
                     Ok(Some(_)) => report.batches_submitted = 1,
@@ -321,6 +347,10 @@ impl PreGen {
                 report.exams_deleted = exams.total();
                 report.cleanup_completed = exams.total();
             }
+            Err(e) => report.fail(SweepStep::Cleanup, &e, true),
+        }
+        match self.cleanup_bank(now).await {
+            Ok(bank) => report.bank_exams_deleted = bank.deleted,
             Err(e) => report.fail(SweepStep::Cleanup, &e, true),
         }
         match self.store.cleanup_jobs(now, &self.config.queue.retention, batch).await {

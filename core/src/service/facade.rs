@@ -104,8 +104,11 @@ impl PreGen {
     ) -> Result<Self, ServiceError> {
         config.policy.check().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         config.queue.check().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        config.bank.check().map_err(|e| ServiceError::BadRequest(e.to_string()))?;
         let runtime = Handle::try_current().ok();
-        Ok(Self { store, generator, config, clock, runtime, pool: Mutex::new(None) })
+        let service = Self { store, generator, config, clock, runtime, pool: Mutex::new(None) };
+        service.check_stock()?;
+        Ok(service)
     }
 
     /// The same service, spawning its tasks on `runtime` from now on.
@@ -140,6 +143,7 @@ impl PreGen {
         let generator = self.generator.clone().ok_or(ServiceError::ApiKeyMissing)?;
         let exams = Arc::clone(&self.store) as Arc<dyn crate::store::ExamStore>;
         let handler = GenerateHandler::new(generator, exams, self.config.policy, Arc::clone(&self.clock))
+            .with_bank(self.config.bank)
             .with_checkpoints(Arc::clone(&self.store) as Arc<dyn crate::store::CheckpointStore>);
         Ok(Arc::new(handler))
     }
@@ -156,6 +160,9 @@ impl PreGen {
 
     /// Servable exams of (user, type) now: unused and unexpired, however close to expiry.
     async fn servable(&self, user: &UserId, exam_type: ExamType) -> Result<u32, ServiceError> {
+        if self.is_bank() {
+            return Ok(self.unseen_now(user, exam_type).await?);
+        }
         let servable = Policy { renew_before: chrono::TimeDelta::zero(), ..self.config.policy };
         Ok(self.store.stock(user, exam_type, self.clock.now(), &servable).await?)
     }
@@ -173,7 +180,7 @@ impl PreGen {
         if self.servable(user, exam_type).await? > 0 {
             return Ok(PreGenerated::AlreadyExists);
         }
-        let key = JobKey::new(user.as_str(), exam_type);
+        let key = if self.is_bank() { JobKey::bank(exam_type, 0) } else { JobKey::new(user.as_str(), exam_type) };
         let job = self.store.enqueue(&key, self.clock.now(), &self.config.queue).await?.job;
         let holder = format!("pre-generate:{}", uuid::Uuid::new_v4().simple());
         tracing::info!("[Pre-Gen] generating a {exam_type} exam for {user} now (job {})", job.id);
@@ -219,7 +226,8 @@ impl PreGen {
     }
 
     /// Claims the newest servable exam of (user, type) for the caller (the old GET route): atomic, so no exam is
-    /// ever served twice.
+    /// ever served twice. In bank mode it assigns instead the least-assigned servable bank exam the user never
+    /// received (atomic as well: no user receives an exam twice), with the same body.
     ///
     /// Either way the call is a sign of demand: the user is recorded as active and the type is queued (deduped,
     /// without waiting for generation), as a refill after a hit or as the first exam after a miss. Once an exam is
@@ -228,7 +236,12 @@ impl PreGen {
     ///
     /// Errors: only a failed claim ([`ServiceError::Store`]); nothing was taken then.
     pub async fn get_exam(&self, user: &UserId, exam_type: ExamType) -> Result<GetExamBody, ServiceError> {
-        let claim = match self.store.claim_exam(user, exam_type, self.clock.now()).await {
+        let claimed = if self.is_bank() {
+            self.assign(user, exam_type).await
+        } else {
+            self.store.claim_exam(user, exam_type, self.clock.now()).await
+        };
+        let claim = match claimed {
             Ok(claim) => claim,
             Err(e) => {
                 tracing::error!("[Get Pre-Gen] claiming a {exam_type} exam for {user} failed ({}): {e}", e.code());

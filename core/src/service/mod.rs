@@ -4,10 +4,12 @@
 //! helpers ([`routes`]) wrap these with the old routes' exact statuses and bodies, typed per route ([`bodies`]).
 
 mod analytics;
+mod bank;
 pub mod bodies;
 mod cron;
 mod error;
 mod facade;
+mod import;
 mod job_failure;
 mod job_wait;
 mod open;
@@ -22,6 +24,7 @@ pub use bodies::{AnalyticsBody, CronBody, ErrorBody, GetBody, PreGenerateBody, R
 pub use cron::{CronReport, SweepStep, SweepStepError};
 pub use error::ServiceError;
 pub use facade::{ALREADY_EXISTS, PreGen, PreGenerated};
+pub use import::{Imported, RepairReport};
 pub use job_failure::{JOB_CANCELLED, JOB_FAILED, JobFailure};
 pub use schedule::{Schedule, ScheduleError};
 pub use trigger::{Trigger, TriggerReport, TriggerStatus, TriggeredJob};

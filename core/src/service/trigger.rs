@@ -89,6 +89,9 @@ impl PreGen {
         exam_type: ExamType,
         now: DateTime<Utc>,
     ) -> Result<TriggeredJob, ServiceError> {
+        if self.is_bank() {
+            return self.queue_bank_for(user, exam_type, now).await;
+        }
         let stock = self.store.stock(user, exam_type, now, &self.config.policy).await?;
         if self.config.policy.missing(stock) == 0 {
             return Ok(TriggeredJob { exam_type, status: TriggerStatus::Stocked, job_id: None });

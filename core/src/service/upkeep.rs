@@ -29,6 +29,8 @@ pub struct CleanupResult {
     pub cleanup: CleanupReport,
     /// Finished jobs deleted past their retention.
     pub jobs_deleted: u64,
+    /// Retired bank exams deleted once no recent assignment needed them.
+    pub bank: crate::store::BankCleanupReport,
 }
 
 impl PreGen {
@@ -51,11 +53,12 @@ impl PreGen {
         let batch = self.config.sweep.cleanup_batch;
         let exams = self.store.cleanup(now, &self.config.policy, batch).await?;
         let jobs_deleted = self.store.cleanup_jobs(now, &self.config.queue.retention, batch).await?;
+        let bank = self.cleanup_bank(now).await?;
         tracing::info!(
             "[Cron] cleanup deleted {} exams and {jobs_deleted} jobs in {} batches",
             exams.total(),
             exams.batches
         );
-        Ok(CleanupResult { success: true, deleted: exams.total(), cleanup: exams, jobs_deleted })
+        Ok(CleanupResult { success: true, deleted: exams.total(), cleanup: exams, jobs_deleted, bank })
     }
 }

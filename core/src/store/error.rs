@@ -50,6 +50,9 @@ pub enum StoreError {
     /// written; running the call again is safe.
     #[error("deadlock: {0}")]
     Deadlock(String),
+    /// The backend does not offer what the call needs (an exam bank on a backend without one). Nothing changed.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
     /// The connection to the database was lost or could not be made (a server restart, a network cut, a
     /// terminated backend). A transaction under way was rolled back by the server.
     #[error("database unavailable: {0}")]
@@ -79,6 +82,7 @@ impl ErrorCode for StoreError {
             StoreError::SerializationFailure(_) => "store.serialization_failure",
             StoreError::Deadlock(_) => "store.deadlock",
             StoreError::Unavailable(_) => "store.unavailable",
+            StoreError::Unsupported(_) => "store.unsupported",
         }
     }
 

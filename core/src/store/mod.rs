@@ -1,6 +1,7 @@
 //! Storage: async traits for exams and user activity, and their backends. Every backend keeps the same
 //! semantics: an atomic claim, set-based planning, bounded cleanup and aggregate analytics (see DESIGN.md).
 
+mod bank;
 mod checkpoint;
 pub mod conformance;
 mod error;
@@ -15,6 +16,10 @@ mod wake;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use bank::{
+    BankAnalytics, BankCleanupReport, BankInsert, BankSource, BankStore, BankTypeAnalytics, BankTypePlan,
+    NewBankExam, content_hash,
+};
 pub use checkpoint::{CheckpointItem, CheckpointStore};
 pub use error::StoreError;
 pub use open::{DATABASE_URL_ENV, DEFAULT_LOCATION, OpenOptions, PREGEN_DB_ENV, StoreLocation, open, redact};
@@ -84,6 +89,12 @@ pub trait ExamStore: Send + Sync {
         now: DateTime<Utc>,
         policy: &Policy,
     ) -> Result<UserExamStats, StoreError>;
+
+    /// The backend's shared bank, if it has one; `None` (the default) for a backend without, which then refuses
+    /// the `bank` stock when a service opens.
+    fn bank(&self) -> Option<&dyn BankStore> {
+        None
+    }
 }
 
 /// When users were last seen, which decides who is active and so who gets exams pre-generated.
@@ -174,6 +185,19 @@ pub trait JobStore: Send + Sync {
         exam: NewExam,
         now: DateTime<Utc>,
     ) -> Result<(Job, String), StoreError>;
+
+    /// The same for a bank job: stores the bank exam (deduplicated by content, see [`BankStore`]) and marks the
+    /// job succeeded in one transaction, fenced on holder and attempt; returns the exam's id. The default, for a
+    /// backend without a bank, refuses with [`StoreError::Unsupported`] and changes nothing.
+    async fn complete_job_with_bank_exam(
+        &self,
+        job: &Job,
+        exam: NewBankExam,
+        now: DateTime<Utc>,
+    ) -> Result<(Job, String), StoreError> {
+        let _ = (exam, now);
+        Err(StoreError::Unsupported(format!("job {}: this backend has no exam bank", job.id)))
+    }
 
     /// Gives a running job back (graceful shutdown, a spent drain budget), fenced on holder and attempt, by the
     /// rule of `queue::release`: the release is counted; within the job's `max_releases` it becomes pending, due

@@ -10,10 +10,12 @@ use crate::exam::{Exam, ExamSpec, ExamType, ValidationReport, validate_exam};
 use crate::policy::Policy;
 use crate::queue::LogEscaped;
 
-/// The longest user id accepted, in characters. Supabase ids are 36; demo and test ids are short.
-pub const MAX_USER_ID_CHARS: usize = 128;
+/// The longest user id accepted, in characters. Supabase ids are 36; demo and test ids are short. One rule with
+/// the browser's checks: [`crate::queue::check_user_id`].
+pub use crate::queue::MAX_USER_ID_CHARS;
 
-/// A validated user id: 1 to 128 characters, no control characters, no surrounding whitespace. Format
+/// A validated user id: 1 to 128 characters, no control characters, no surrounding whitespace, not starting with
+/// `@bank/` (reserved for bank jobs' keys, [`BANK_KEY_PREFIX`](crate::queue::BANK_KEY_PREFIX)). Format
 /// characters (bidi controls, zero-width characters) and line separators are accepted as stored ids but
 /// [`Display`](fmt::Display) escapes them (see [`escape_for_log`](crate::queue::escape_for_log)), so an id can be
 /// put in a log line or an error text as it is; [`UserId::as_str`] is the raw id for queries and bodies.
@@ -24,19 +26,10 @@ pub struct UserId(String);
 impl UserId {
     /// Checks `raw` and wraps it; a bad id is an [`StoreError::InvalidInput`] naming `userId`.
     pub fn parse(raw: &str) -> Result<Self, StoreError> {
-        if raw.is_empty() {
-            return Err(StoreError::invalid("userId", "must not be empty"));
-        }
-        let chars = raw.chars().count();
-        if chars > MAX_USER_ID_CHARS {
-            return Err(StoreError::invalid("userId", format!("{chars} characters, at most {MAX_USER_ID_CHARS}")));
-        }
-        if raw.chars().any(char::is_control) {
-            return Err(StoreError::invalid("userId", "must not contain control characters"));
-        }
-        if raw.trim() != raw {
-            return Err(StoreError::invalid("userId", "must not start or end with whitespace"));
-        }
+        crate::queue::check_user_id(raw).map_err(|e| match e {
+            crate::queue::InputError::UserId(why) => StoreError::invalid("userId", why),
+            other => StoreError::invalid("userId", other.to_string()),
+        })?;
         Ok(Self(raw.to_owned()))
     }
 
@@ -351,6 +344,8 @@ mod tests {
         assert!(UserId::parse("bad\nid").is_err());
         assert!(UserId::parse("nul\0").is_err());
         assert!(UserId::parse(" padded").is_err());
+        assert!(UserId::parse("@bank/0").is_err(), "bank jobs' keys are no user ids");
+        assert!(UserId::parse("@bank").is_ok() && UserId::parse("bank/0").is_ok());
         let err = UserId::parse("").unwrap_err();
         assert_eq!(crate::error::ErrorCode::code(&err), "store.invalid_input");
     }

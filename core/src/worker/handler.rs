@@ -7,13 +7,15 @@ use chrono::TimeDelta;
 
 use crate::error::ErrorCode;
 use crate::queue::{Job, JobError, Outcome};
-use crate::store::NewExam;
+use crate::store::{NewBankExam, NewExam};
 
 /// What a successful attempt produced.
 #[derive(Debug)]
 pub enum HandlerOutput {
     /// An exam to store; it is stored and the job marked succeeded in one transaction.
     Exam(Box<NewExam>),
+    /// A shared exam for the bank (a bank job's); stored with the job's completion in one transaction.
+    BankExam(Box<NewBankExam>),
     /// Nothing to store (for example, the stock was already full); the job is marked succeeded.
     Nothing,
 }

@@ -215,6 +215,11 @@ impl Runner {
                 .complete_job_with_exam(job, *exam, now)
                 .await
                 .map(|(_, exam_id)| RunOutcome::Succeeded(Some(exam_id))),
+            Ok(HandlerOutput::BankExam(exam)) => self
+                .store
+                .complete_job_with_bank_exam(job, *exam, now)
+                .await
+                .map(|(_, exam_id)| RunOutcome::Succeeded(Some(exam_id))),
             Ok(HandlerOutput::Nothing) => self.write(job, &Outcome::Succeeded, now).await,
             Err(failure) => self.write(job, &failure, now).await,
         };

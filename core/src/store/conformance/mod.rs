@@ -5,7 +5,10 @@
 //! field. A rule written twice (a transition in Rust, a statement in SQL) is thus proven to be one rule on every
 //! backend: each backend's tests call [`check_job_store`] on a fresh store.
 
+mod bank;
 mod sequences;
+
+pub use bank::{BankBackend, BankDisagreement, check_bank_store};
 
 use std::fmt;
 

@@ -239,6 +239,10 @@ impl ExamStore for SqliteStore {
         self.read_generation_summary().await
     }
 
+    fn bank(&self) -> Option<&dyn crate::store::BankStore> {
+        Some(self)
+    }
+
     async fn user_stats(
         &self,
         user: &UserId,

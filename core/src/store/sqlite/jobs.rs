@@ -11,7 +11,7 @@ use crate::queue::{
     Decision, Job, JobId, JobKey, JobState, JobSummary, QueueError, QueueOptions, QueueStatus, Retention,
     StateCounts, decide, heartbeat, overdue, release,
 };
-use crate::store::{Enqueued, JobStore, NewExam, StoreError};
+use crate::store::{Enqueued, JobStore, NewBankExam, NewExam, StoreError};
 
 /// How many overdue jobs one claim call settles before claiming.
 const REAP_LIMIT: i64 = 100;
@@ -169,7 +169,9 @@ impl JobStore for SqliteStore {
         options: &QueueOptions,
     ) -> Result<Vec<Enqueued>, StoreError> {
         for key in keys {
-            crate::store::UserId::parse(&key.user_id)?;
+            if !key.is_bank() {
+                crate::store::UserId::parse(&key.user_id)?;
+            }
         }
         options.check().map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
         let (keys, options) = (keys.to_vec(), *options);
@@ -269,6 +271,27 @@ impl JobStore for SqliteStore {
             let exam_id = uuid::Uuid::new_v4().to_string();
             super::exams::insert_row(conn, &exam_id, &exam, &json, Some(job.id.as_str()))?;
             Ok((done, exam_id))
+        })
+        .await
+    }
+
+    async fn complete_job_with_bank_exam(
+        &self,
+        job: &Job,
+        exam: NewBankExam,
+        now: DateTime<Utc>,
+    ) -> Result<(Job, String), StoreError> {
+        if !job.key.is_bank() || exam.exam_type != job.key.exam_type {
+            return Err(StoreError::invalid("exam", format!("job {} is not a bank job of its type", job.id)));
+        }
+        let json = serde_json::to_string(&exam.exam).map_err(corrupt)?;
+        let job = job.clone();
+        self.with_writer(move |conn| {
+            let decision =
+                Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
+            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
+            let stored = super::bank::insert_bank_row(conn, &exam, &json, Some(job.id.as_str()))?;
+            Ok((done, stored.id))
         })
         .await
     }

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{db_error, sql};
+use super::{db_error, sql, sql_bank};
 use crate::store::StoreError;
 
 /// Every migration in order; index + 1 is the schema version it produces. Never edit one that has shipped.
@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     sql::SCHEMA_V7,
     sql::SCHEMA_JOB_RELEASES,
     sql::SCHEMA_JOB_ITEMS,
+    sql_bank::SCHEMA_BANK,
 ];
 
 /// The schema version this build writes.

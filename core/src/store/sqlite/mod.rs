@@ -3,6 +3,7 @@
 //! wait on disk or locks.
 
 mod activity;
+mod bank;
 mod batches;
 mod checkpoints;
 mod exams;
@@ -10,6 +11,7 @@ mod job_rows;
 mod jobs;
 mod migrations;
 mod sql;
+mod sql_bank;
 mod writer;
 
 pub use rusqlite;
