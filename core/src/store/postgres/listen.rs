@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{PgStore, classify};
 use crate::queue::JobId;
@@ -43,6 +44,8 @@ enum Interest {
 pub(crate) struct Listener {
     /// The connection settings, with the listener's application name.
     config: tokio_postgres::Config,
+    /// The TLS connector the store's pool uses.
+    tls: MakeRustlsConnect,
     /// Where it connects, without the password, for logs.
     target: String,
     state: Mutex<State>,
@@ -78,9 +81,9 @@ impl Drop for Subscription {
 
 impl Listener {
     /// A listener that connects with `config` (its application name replaced by [`LISTENER_APPLICATION`]).
-    pub(crate) fn new(mut config: tokio_postgres::Config, target: String) -> Self {
+    pub(crate) fn new(mut config: tokio_postgres::Config, tls: MakeRustlsConnect, target: String) -> Self {
         config.application_name(LISTENER_APPLICATION);
-        Self { config, target, state: Mutex::new(State::default()), opening: tokio::sync::Mutex::new(()) }
+        Self { config, tls, target, state: Mutex::new(State::default()), opening: tokio::sync::Mutex::new(()) }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -100,8 +103,9 @@ impl Listener {
         let _opening = self.opening.lock().await;
         if self.state().session.is_none() {
             // The new session signals every subscriber once it listens: this one's first signal.
-            let first = listen_once(&self.config).await?;
-            let task = tokio::spawn(run(Arc::downgrade(self), first, self.config.clone(), self.target.clone()));
+            let first = listen_once(&self.config, &self.tls).await?;
+            let (config, tls) = (self.config.clone(), self.tls.clone());
+            let task = tokio::spawn(run(Arc::downgrade(self), first, config, tls, self.target.clone()));
             self.state().session = Some(task);
         } else {
             notify.notify_one();
@@ -126,13 +130,19 @@ impl Listener {
 
 /// Drives the session: forwards its notifications, and when it is lost, opens another with backoff and signals
 /// everyone to catch up. Ends when the listener is gone (or is aborted by the last unsubscribe).
-async fn run(listener: Weak<Listener>, first: Session, config: tokio_postgres::Config, target: String) {
+async fn run(
+    listener: Weak<Listener>,
+    first: Session,
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    target: String,
+) {
     let mut session = Some(first);
     let mut backoff = RECONNECT_BACKOFF.0;
     loop {
         let (client, mut notifications) = match session.take() {
             Some(s) => s,
-            None => match listen_once(&config).await {
+            None => match listen_once(&config, &tls).await {
                 Ok(s) => {
                     tracing::info!("[BGJob] listening for job wake-ups on {target} again");
                     s
@@ -161,8 +171,8 @@ async fn run(listener: Weak<Listener>, first: Session, config: tokio_postgres::C
 type Session = (tokio_postgres::Client, tokio::sync::mpsc::UnboundedReceiver<(String, String)>);
 
 /// Opens a session, starts driving it, and listens on both channels.
-async fn listen_once(config: &tokio_postgres::Config) -> Result<Session, StoreError> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| classify(&e))?;
+async fn listen_once(config: &tokio_postgres::Config, tls: &MakeRustlsConnect) -> Result<Session, StoreError> {
+    let (client, mut connection) = config.connect(tls.clone()).await.map_err(|e| classify(&e))?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));

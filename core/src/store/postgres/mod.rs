@@ -37,6 +37,7 @@ pub mod legacy;
 mod listen;
 pub mod migrate;
 mod sql;
+mod tls;
 mod url;
 
 pub use deadpool_postgres;
@@ -53,7 +54,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{GenericClient, NoTls, Row};
+use tokio_postgres::{GenericClient, Row};
 
 use self::sql::Sql;
 use super::StoreError;
@@ -114,15 +115,21 @@ impl PgStore {
         }
         let (url, listen_param) = url::take_listen(url)?;
         let listen = listen_param.unwrap_or(options.listen);
+        let (url, tls) = tls::TlsSettings::take(&url)?;
         let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::invalid("database URL", format!("not a Postgres URL ({e})")))?;
+        config.ssl_mode(tls.ssl_mode());
+        let connector = tls.connector()?;
         if config.get_application_name().is_none() {
             config.application_name("pregen");
         }
         config.connect_timeout(options.connect_timeout);
         let target = describe(&config);
-        let manager =
-            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(
+            config.clone(),
+            connector.clone(),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
         let pool = Pool::builder(manager)
             .max_size(options.max_connections)
             .wait_timeout(Some(options.wait_timeout))
@@ -130,7 +137,9 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Database(format!("could not build the connection pool: {e}")))?;
-        let listener = listen.then(|| std::sync::Arc::new(listen::Listener::new(config.clone(), target.clone())));
+        let listener = listen.then(|| {
+            std::sync::Arc::new(listen::Listener::new(config.clone(), connector.clone(), target.clone()))
+        });
         let store = Self { pool, listener, target };
         if options.migrate {
             store.migrate().await?;
@@ -219,7 +228,25 @@ fn classify(e: &tokio_postgres::Error) -> StoreError {
         };
     }
     let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
-    if e.is_closed() || io { StoreError::Unavailable(e.to_string()) } else { StoreError::Database(e.to_string()) }
+    let tls = e.to_string().contains("TLS");
+    let text = with_causes(e);
+    if e.is_closed() || io || tls { StoreError::Unavailable(text) } else { StoreError::Database(text) }
+}
+
+/// The error's text followed by its causes' (`error performing TLS handshake: invalid peer certificate: ...`), so
+/// the reason a connection failed reaches the operator.
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// An instant as stored: rounded down to the millisecond, as SQLite keeps it, so both backends hand back the same
