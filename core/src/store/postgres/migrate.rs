@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("20260601000200", "row_level_security"),
     migration!("20260601000300", "job_wakeups"),
     migration!("20260601000400", "job_releases_and_checkpoints"),
+    migration!("20260601000600", "exam_bank"),
 ];
 
 /// The advisory lock key every migrating process takes (`pregen` in ASCII), so two processes migrating at once

@@ -29,6 +29,7 @@
 //! so nothing half-written remains, and the pool drops the dead connection.
 
 mod activity;
+mod bank;
 mod batches;
 mod checkpoints;
 mod exams;
@@ -36,6 +37,7 @@ mod jobs;
 mod listen;
 pub mod migrate;
 mod sql;
+mod sql_bank;
 
 pub use deadpool_postgres;
 pub use listen::{JOBS_CHANNEL, LISTENER_APPLICATION};

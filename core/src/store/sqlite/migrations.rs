@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     sql::SCHEMA_JOB_RELEASES,
     sql::SCHEMA_JOB_ITEMS,
     sql_bank::SCHEMA_BANK,
+    sql_bank::SCHEMA_BANK_SEEN,
 ];
 
 /// The schema version this build writes.
