@@ -326,7 +326,11 @@ async fn a_signed_in_user_reads_only_their_own_assignments_and_the_bank_exams_as
         "TRUNCATE pregen.assignments".to_owned(),
         "TRUNCATE pregen.bank_exams".to_owned(),
     ] {
-        assert_eq!(as_role(&mut client, "authenticated", Some(ALICE), &write).await, Err(DENIED.into()), "{write}");
+        assert_eq!(
+            as_role(&mut client, "authenticated", Some(ALICE), &write).await,
+            Err(DENIED.into()),
+            "{write}"
+        );
     }
 }
 
@@ -415,7 +419,8 @@ async fn the_policy_reads_the_user_once_per_statement() {
     for p in &policies {
         let (name, cmd, roles): (String, String, Vec<String>) = (p.get(0), p.get(1), p.get(2));
         let by_service = roles == ["service_role"];
-        let user_read = ["exams_read_own", "assignments_read_own", "bank_exams_read_assigned"].contains(&name.as_str())
+        let user_read = ["exams_read_own", "assignments_read_own", "bank_exams_read_assigned"]
+            .contains(&name.as_str())
             && cmd == "SELECT"
             && roles == ["authenticated"];
         assert!(by_service || user_read, "unexpected policy {name} {cmd} {roles:?}");

@@ -8,9 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use pregen_core::exam::{ExamSpec, ExamType, synthetic_exam};
 use pregen_core::policy::{BankExamLife, BankPolicy, Policy, plan_population};
 use pregen_core::store::conformance::check_bank_store;
-use pregen_core::store::{
-    ActivityStore, BankSource, BankStore, GenerationStats, NewBankExam, TokenTotals,
-};
+use pregen_core::store::{ActivityStore, BankSource, BankStore, GenerationStats, NewBankExam, TokenTotals};
 
 use super::{Backend, tiny_spec, user};
 
@@ -157,8 +155,11 @@ pub async fn concurrent_gets_from_many_handles_never_repeat_an_exam_to_a_user(b:
     let setup = b.open().await;
     let mut stored = BTreeSet::new();
     for i in 0..EXAMS {
-        let id =
-            setup.insert_bank_exam(tiny(900 + i, t0() + TimeDelta::milliseconds(i as i64), &bank)).await.unwrap().id;
+        let id = setup
+            .insert_bank_exam(tiny(900 + i, t0() + TimeDelta::milliseconds(i as i64), &bank))
+            .await
+            .unwrap()
+            .id;
         stored.insert(id);
     }
     let mut handles = Vec::new();
@@ -199,7 +200,10 @@ pub async fn concurrent_gets_from_many_handles_never_repeat_an_exam_to_a_user(b:
 }
 
 fn costing(cost_usd: f64) -> GenerationStats {
-    GenerationStats { tokens: TokenTotals { requests: 1, cost_usd, ..TokenTotals::default() }, ..Default::default() }
+    GenerationStats {
+        tokens: TokenTotals { requests: 1, cost_usd, ..TokenTotals::default() },
+        ..Default::default()
+    }
 }
 
 /// Analytics against a bank computed by hand, max assignments 2: practice P2 (0.75 USD) stored 5 days before
@@ -257,4 +261,3 @@ pub async fn bank_analytics_match_a_bank_computed_by_hand(b: &impl Backend) {
     assert!((got.cost_per_served_exam_usd.unwrap() - 0.5).abs() < 1e-9);
     assert_eq!(got.types.len(), 2);
 }
-

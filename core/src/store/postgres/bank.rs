@@ -127,8 +127,8 @@ impl BankStore for PgStore {
                 tracing::debug!("[Pre-Gen] {user} received bank exam {id}'s content concurrently: picking again");
                 continue;
             };
-            let exam: Exam =
-                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("bank exam {id} JSON: {e}")))?;
+            let exam: Exam = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("bank exam {id} JSON: {e}")))?;
             return Ok(Some(ClaimedExam {
                 id: id.to_string(),
                 user_id: user.clone(),
@@ -227,7 +227,8 @@ impl BankStore for PgStore {
         tx.commit().await?;
         let mut types = Vec::with_capacity(ExamType::ALL.len());
         for exam_type in ExamType::ALL {
-            let named = |r: &&tokio_postgres::Row| r.try_get::<_, String>(0).is_ok_and(|t| t == exam_type.as_str());
+            let named =
+                |r: &&tokio_postgres::Row| r.try_get::<_, String>(0).is_ok_and(|t| t == exam_type.as_str());
             let (stored, servable, imported, assigned, most, cost) = match figures.iter().find(named) {
                 Some(r) => (count(r, 1)?, count(r, 2)?, count(r, 3)?, count(r, 4)?, count(r, 5)?, get(r, 6)?),
                 None => (0, 0, 0, 0, 0, 0.0),

@@ -94,9 +94,11 @@ mod tests {
         .unwrap();
         migrate(&mut conn).unwrap();
         let row: (String, String, i64) = conn
-            .query_row("SELECT exam_id, content_hash, assigned_at FROM assignments WHERE user_id = 'u1'", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT exam_id, content_hash, assigned_at FROM assignments WHERE user_id = 'u1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .unwrap();
         assert_eq!(row, ("e1".to_owned(), "h1".to_owned(), 5));
         conn.execute("DELETE FROM bank_exams WHERE id = 'e1'", []).unwrap();
