@@ -3,6 +3,7 @@
 # (the Postgres backend's against the local server at 127.0.0.1:5432), and the browser tests of the WASM tracker.
 # Installs the Rust pieces it needs (rustfmt, clippy, the wasm32 target, cargo-nextest at a pinned version); the
 # binding scripts install their own (wasm-bindgen-cli at the pinned version, npm packages from their lockfiles).
+# Then the Node addon's tests and the Next.js example's HTTP tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +26,7 @@ cargo nextest run --workspace --all-features --no-fail-fast
 cargo test --workspace --all-features --doc
 echo "== browser tests of the WASM job tracker"
 bash bindings-wasm/test.sh
+echo "== the Node addon (node --test)"
+bash bindings-node/test.sh
+echo "== the Next.js example over HTTP (next build, next start)"
+bash examples/nextjs/test.sh

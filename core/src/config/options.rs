@@ -90,6 +90,17 @@ impl PreGenOptions {
         Self::default()
     }
 
+    /// The options a JSON object gives (a binding's `open({...})` argument); `null` gives none.
+    ///
+    /// Errors: [`ConfigError`] for setting `options` when the value is not an object, holds a key that is no
+    /// option (a misspelling), or a value of the wrong type; the reason says which.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, ConfigError> {
+        if value.is_null() {
+            return Ok(Self::new());
+        }
+        serde_json::from_value(value).map_err(|e| ConfigError::new("options", e.to_string()))
+    }
+
     /// The value this options object gives for environment variable `name`, in the variable's own text form;
     /// `None` when the option is unset (or `name` is no option's variable).
     pub fn var(&self, name: &str) -> Option<String> {

@@ -133,3 +133,17 @@ fn debug_shows_no_secret() {
     }
     assert!(shown.contains("workers: Some(2)") && shown.contains("<redacted>"), "{shown}");
 }
+
+#[test]
+fn options_from_json_refuse_a_misspelt_key_a_wrong_type_and_a_non_object() {
+    let o = PreGenOptions::from_json(json!({"database": "x.db", "workers": 3})).unwrap();
+    assert_eq!((o.database.as_deref(), o.workers), (Some("x.db"), Some(3)));
+    assert_eq!(PreGenOptions::from_json(serde_json::Value::Null).unwrap(), PreGenOptions::new());
+    for bad in [json!({"databse": "x.db"}), json!({"workers": "three"}), json!([1]), json!("x")] {
+        let e = PreGenOptions::from_json(bad.clone()).unwrap_err();
+        assert_eq!(e.setting, "options", "{bad}");
+        assert_eq!(crate::error::ErrorCode::code(&e), "config.invalid");
+    }
+    let e = PreGenOptions::from_json(json!({"databse": "x.db"})).unwrap_err();
+    assert!(e.reason.contains("databse"), "the reason names the key: {}", e.reason);
+}

@@ -6,6 +6,7 @@ use super::CronReport;
 use super::job_failure::JobFailure;
 use crate::config::ConfigError;
 use crate::error::ErrorCode;
+use crate::exam::UnknownExamType;
 use crate::generate::GenerateError;
 use crate::store::StoreError;
 use crate::worker::DrainReport;
@@ -80,6 +81,13 @@ impl fmt::Display for DrainSummary<'_> {
     }
 }
 
+/// An exam type that is neither `diagnostic` nor `practice`, given to a call: the routes' 400 `Invalid examType`.
+impl From<UnknownExamType> for ServiceError {
+    fn from(_: UnknownExamType) -> Self {
+        ServiceError::BadRequest("Invalid examType".into())
+    }
+}
+
 impl ErrorCode for ServiceError {
     fn code(&self) -> &'static str {
         match self {
@@ -106,5 +114,20 @@ impl ErrorCode for ServiceError {
             ServiceError::SweepFailed(report) => report.errors.iter().all(|e| e.retryable),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exam::ExamType;
+
+    #[test]
+    fn an_unknown_exam_type_is_the_routes_bad_request() {
+        let e: ServiceError = "quiz".parse::<ExamType>().unwrap_err().into();
+        assert_eq!(
+            (e.to_string().as_str(), e.code(), e.is_retryable()),
+            ("Invalid examType", "service.bad_request", false)
+        );
     }
 }

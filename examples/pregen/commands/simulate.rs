@@ -24,6 +24,9 @@ pub(crate) struct Args {
     /// Answer at Claude Haiku's pace instead of at once.
     #[arg(long)]
     realistic: bool,
+    /// Simulated seconds per real second: `--realistic --time-factor 10` answers ten times faster than Haiku.
+    #[arg(long, default_value_t = 1.0)]
+    time_factor: f64,
     /// The API key the simulator accepts (any other gets 401), e.g. the one already in `ANTHROPIC_API_KEY`.
     #[arg(long, default_value = DEFAULT_API_KEY)]
     api_key: String,
@@ -46,6 +49,7 @@ pub(crate) async fn run(args: Args) -> Result<Outcome, CliError> {
         .seed(args.seed)
         .faults(faults)
         .latency(latency)
+        .time_factor(args.time_factor)
         .api_key(api_key)
         .build()?;
     let sim = Simulator::start(config).await?;
