@@ -50,7 +50,8 @@ CREATE TABLE pregen.assignments (
 );
 -- What a user saw, by content: the assignment's "never seen" test and its final guard across processes.
 CREATE UNIQUE INDEX assignments_content ON pregen.assignments (user_id, exam_type, content_hash);
-CREATE INDEX assignments_exam ON pregen.assignments (exam_id);
+-- Planning and analytics: from the live exams to who saw their content, without reading the whole history.
+CREATE INDEX assignments_by_content ON pregen.assignments (exam_type, content_hash);
 
 -- Row-level security as on the exams: the service role does everything; a signed-in user reads their own
 -- assignments and the bank exams assigned to them, nothing else of the bank; anon nothing; no user writes.

@@ -135,12 +135,14 @@ seen AS (
     JOIN active u ON u.user_id = a.user_id
     GROUP BY a.user_id, c.exam_type
 ),
+totals AS (SELECT exam_type, count(*) AS n FROM counted GROUP BY exam_type),
+most AS (SELECT exam_type, max(n) AS n FROM seen GROUP BY exam_type),
 figures AS (
-    SELECT t.exam_type,
-           (SELECT count(*) FROM counted c WHERE c.exam_type = t.exam_type) AS counted,
-           (SELECT count(*) FROM active) AS active_users,
-           coalesce((SELECT max(n) FROM seen s WHERE s.exam_type = t.exam_type), 0) AS max_seen
+    SELECT t.exam_type, coalesce(c.n, 0) AS counted, (SELECT count(*) FROM active) AS active_users,
+           coalesce(m.n, 0) AS max_seen
     FROM (VALUES ('diagnostic'), ('practice')) AS t (exam_type)
+    LEFT JOIN totals c ON c.exam_type = t.exam_type
+    LEFT JOIN most m ON m.exam_type = t.exam_type
 )
 SELECT exam_type, counted, active_users, max_seen,
        greatest(0, $5 - counted,
@@ -177,22 +179,33 @@ FROM pregen.bank_exams GROUP BY exam_type ORDER BY exam_type",
     types: &[TS, INT4],
 };
 
-/// Per type, active users with no servable exam of the type left unseen (by content). $1 active since, $2 now,
+/// Per type, active users with no servable exam of the type left unseen (by content), set-based: those who saw
+/// as many servable contents as there are (every active user when nothing is servable). $1 active since, $2 now,
 /// $3 max assignments.
 pub(crate) const USERS_SEEN_WHOLE_BANK: Sql = Sql {
     text: "
-SELECT t.exam_type, (
-    SELECT count(*) FROM pregen.user_activity u
-    WHERE u.last_seen_at >= $1 AND NOT EXISTS (
-        SELECT 1 FROM pregen.bank_exams b
-        WHERE b.exam_type = t.exam_type AND b.retired_at IS NULL AND b.expires_at > $2 AND b.assignments < $3
-          AND NOT EXISTS (
-              SELECT 1 FROM pregen.assignments a
-              WHERE a.user_id = u.user_id AND a.exam_type = b.exam_type AND a.content_hash = b.content_hash
-          )
-    )
+WITH servable AS (
+    SELECT exam_type, content_hash FROM pregen.bank_exams
+    WHERE retired_at IS NULL AND expires_at > $2 AND assignments < $3
+),
+sizes AS (SELECT exam_type, count(*) AS n FROM servable GROUP BY exam_type),
+active AS (SELECT user_id FROM pregen.user_activity WHERE last_seen_at >= $1),
+seen AS (
+    SELECT a.user_id, s.exam_type, count(*) AS n
+    FROM pregen.assignments a
+    JOIN servable s ON s.exam_type = a.exam_type AND s.content_hash = a.content_hash
+    JOIN active u ON u.user_id = a.user_id
+    GROUP BY a.user_id, s.exam_type
+),
+complete AS (
+    SELECT s.exam_type, count(*) AS n FROM seen s JOIN sizes z ON z.exam_type = s.exam_type AND s.n = z.n
+    GROUP BY s.exam_type
 )
-FROM (VALUES ('diagnostic'), ('practice')) AS t (exam_type)",
+SELECT t.exam_type,
+       CASE WHEN z.n IS NULL THEN (SELECT count(*) FROM active) ELSE coalesce(c.n, 0) END
+FROM (VALUES ('diagnostic'), ('practice')) AS t (exam_type)
+LEFT JOIN sizes z ON z.exam_type = t.exam_type
+LEFT JOIN complete c ON c.exam_type = t.exam_type",
     types: &[TS, TS, INT4],
 };
 

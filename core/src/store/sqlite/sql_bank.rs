@@ -67,7 +67,7 @@ SELECT a.user_id, a.exam_id, a.exam_type, b.content_hash, a.assigned_at
 FROM assignments a JOIN bank_exams b ON b.id = a.exam_id;
 DROP TABLE assignments;
 ALTER TABLE assignments_seen RENAME TO assignments;
-CREATE INDEX assignments_exam ON assignments (exam_id);
+CREATE INDEX assignments_by_content ON assignments (exam_type, content_hash);
 CREATE UNIQUE INDEX assignments_content ON assignments (user_id, exam_type, content_hash);
 ";
 
