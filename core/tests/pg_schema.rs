@@ -21,7 +21,7 @@ const ALICE: &str = "3f2b8c1e-0000-4000-8000-00000000000a";
 const BOB: &str = "3f2b8c1e-0000-4000-8000-00000000000b";
 
 /// Every table of the pregen schema.
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "pre_generated_exams",
     "bank_exams",
     "assignments",
@@ -31,6 +31,7 @@ const TABLES: [&str; 9] = [
     "claude_batches",
     "counters",
     "schema_migrations",
+    "legacy_imports",
 ];
 
 async fn versions(client: &Client) -> Vec<String> {

@@ -439,4 +439,8 @@ impl JobStore for PgStore {
         }
         Ok(deleted)
     }
+
+    fn wakeups(&self) -> &dyn crate::store::JobWakeups {
+        self
+    }
 }

@@ -34,14 +34,17 @@ mod batches;
 mod checkpoints;
 mod exams;
 mod jobs;
+pub mod legacy;
 mod listen;
 pub mod migrate;
 mod sql;
 mod sql_bank;
+mod url;
 
 pub use deadpool_postgres;
-pub use listen::{JOBS_CHANNEL, LISTENER_APPLICATION};
+pub use listen::{JOB_ENDS_CHANNEL, JOBS_CHANNEL, LISTENER_APPLICATION};
 pub use tokio_postgres;
+pub use url::LISTEN_PARAM;
 
 use std::fmt;
 use std::str::FromStr;
@@ -69,7 +72,8 @@ pub struct PgOptions {
     /// Whether connecting applies pending migrations (on by default; off for a role without DDL rights).
     pub migrate: bool,
     /// Whether wake-ups are pushed by `LISTEN` on a session of their own (on by default). Turn it off behind a
-    /// transaction pooler, where a session does not last: workers then poll.
+    /// transaction pooler, where a session does not last: workers then poll. The URL parameter
+    /// `pregen_listen=off` (or `on`) overrides it.
     pub listen: bool,
 }
 
@@ -90,10 +94,9 @@ impl Default for PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    /// The connection settings, for the wake-up listener's own session.
-    config: tokio_postgres::Config,
-    /// Whether wake-ups are pushed (see [`PgOptions::listen`]).
-    listen: bool,
+    /// The wake-up listener shared by every clone, `None` when wake-ups are not pushed (see
+    /// [`PgOptions::listen`]).
+    listener: Option<std::sync::Arc<listen::Listener>>,
     /// Where it connects, without the password, for Debug and logs.
     target: String,
 }
@@ -111,7 +114,9 @@ impl PgStore {
         if options.max_connections == 0 {
             return Err(StoreError::invalid("maxConnections", "must be at least 1"));
         }
-        let mut config = tokio_postgres::Config::from_str(url)
+        let (url, listen_param) = url::take_listen(url)?;
+        let listen = listen_param.unwrap_or(options.listen);
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::invalid("database URL", format!("not a Postgres URL ({e})")))?;
         if config.get_application_name().is_none() {
             config.application_name("pregen");
@@ -127,7 +132,8 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Database(format!("could not build the connection pool: {e}")))?;
-        let store = Self { pool, config, listen: options.listen, target };
+        let listener = listen.then(|| std::sync::Arc::new(listen::Listener::new(config.clone(), target.clone())));
+        let store = Self { pool, listener, target };
         if options.migrate {
             store.migrate().await?;
         } else {
