@@ -29,6 +29,7 @@
 //! so nothing half-written remains, and the pool drops the dead connection.
 
 mod activity;
+mod bank;
 mod batches;
 mod checkpoints;
 mod exams;
@@ -37,6 +38,7 @@ pub mod legacy;
 mod listen;
 pub mod migrate;
 mod sql;
+mod sql_bank;
 mod tls;
 mod url;
 
