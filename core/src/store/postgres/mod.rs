@@ -36,6 +36,7 @@ mod jobs;
 pub mod legacy;
 mod listen;
 pub mod migrate;
+mod planning;
 mod sql;
 mod url;
 
