@@ -48,7 +48,7 @@ fn server_url() -> String {
 }
 
 fn database_url() -> String {
-    format!("{}/{DATABASE}", server_url().rsplit_once('/').expect("a URL with a database").0)
+    pregen_benches::database_url(&server_url(), DATABASE)
 }
 
 struct NoOp;
