@@ -6,7 +6,9 @@
 //!
 //! Run: `(cd benches/pgboss && npm ci) && cargo bench -p pregen-benches --features postgres --bench pg_queue`.
 //! The server is `PREGEN_BENCH_DATABASE_URL` (default: the local server as `postgres`); the database
-//! `pregen_bench_queue` is created afresh for each run.
+//! `pregen_bench_queue` is created afresh for each run. `PREGEN_BENCH_JOBS` and `PREGEN_BENCH_WORKERS` (e.g. `1,4`)
+//! shorten a run; `PREGEN_BENCH_NO_NOTIFY=1` turns the jobs table's NOTIFY triggers off (a diagnostic of their
+//! cost, not a product setting).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -72,6 +74,17 @@ async fn pregen(workers: usize) -> (f64, Latencies) {
     fresh_database().await;
     let options = PgOptions { max_connections: workers + 4, ..PgOptions::default() };
     let store = PgStore::connect(&database_url(), options).await.expect("open");
+    if std::env::var_os("PREGEN_BENCH_NO_NOTIFY").is_some() {
+        // Diagnostic only: measures what the wake-up NOTIFY triggers cost (the pool here is woken in-process).
+        let client = store.client().await.expect("a connection");
+        client
+            .batch_execute(
+                "ALTER TABLE pregen.jobs DISABLE TRIGGER jobs_notify_waiting;
+                 ALTER TABLE pregen.jobs DISABLE TRIGGER jobs_notify_end;",
+            )
+            .await
+            .expect("disable the NOTIFY triggers");
+    }
     let queue = QueueOptions::default();
     let runner = Runner::new(Arc::new(store.clone()), Arc::new(NoOp), queue, Arc::new(SystemClock));
     let pool = WorkerPool::start(runner, PoolOptions { workers, ..PoolOptions::default() });
