@@ -60,7 +60,7 @@ async fn fixture(now: DateTime<Utc>) -> PgStore {
     if !exists {
         admin.batch_execute(&format!("CREATE DATABASE {DATABASE}")).await.expect("create the fixture database");
     }
-    let url = format!("{}/{DATABASE}", server_url().rsplit_once('/').expect("a URL with a database").0);
+    let url = pregen_benches::database_url(&server_url(), DATABASE);
     let store =
         PgStore::connect(&url, PgOptions { max_connections: 4, ..PgOptions::default() }).await.expect("open");
     if exists {
@@ -163,6 +163,10 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let store = fixture(now).await;
+        let client = store.client().await.expect("a connection");
+        let sync: String = client.query_one("SHOW synchronous_commit", &[]).await.unwrap().get(0);
+        drop(client);
+        println!("Postgres, synchronous_commit = {sync}");
         small_claims(&store, now).await;
         full_claims(&store, now).await;
         planning(&store, now).await;

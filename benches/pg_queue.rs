@@ -6,7 +6,9 @@
 //!
 //! Run: `(cd benches/pgboss && npm ci) && cargo bench -p pregen-benches --features postgres --bench pg_queue`.
 //! The server is `PREGEN_BENCH_DATABASE_URL` (default: the local server as `postgres`); the database
-//! `pregen_bench_queue` is created afresh for each run.
+//! `pregen_bench_queue` is created afresh for each run. `PREGEN_BENCH_JOBS` and `PREGEN_BENCH_WORKERS` (e.g. `1,4`)
+//! shorten a run; `PREGEN_BENCH_NO_NOTIFY=1` turns the jobs table's NOTIFY triggers off (a diagnostic of their
+//! cost, not a product setting).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -26,6 +28,21 @@ use pregen_core::worker::{HandlerError, HandlerOutput, JobContext, JobHandler, P
 
 const DATABASE: &str = "pregen_bench_queue";
 const JOBS: usize = 20_000;
+/// How often the harness counts finished jobs; counting competes with the pool for the server's CPUs.
+const STATUS_EVERY: Duration = Duration::from_millis(50);
+
+/// The job count: `PREGEN_BENCH_JOBS` (for quick runs), else the issue's 20,000.
+fn jobs() -> usize {
+    std::env::var("PREGEN_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(JOBS)
+}
+
+/// The worker counts: `PREGEN_BENCH_WORKERS` (comma-separated), else 1, 4 and 16.
+fn worker_counts() -> Vec<usize> {
+    std::env::var("PREGEN_BENCH_WORKERS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|w| w.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 4, 16])
+}
 
 fn server_url() -> String {
     std::env::var("PREGEN_BENCH_DATABASE_URL")
@@ -33,7 +50,7 @@ fn server_url() -> String {
 }
 
 fn database_url() -> String {
-    format!("{}/{DATABASE}", server_url().rsplit_once('/').expect("a URL with a database").0)
+    pregen_benches::database_url(&server_url(), DATABASE)
 }
 
 struct NoOp;
@@ -57,13 +74,25 @@ async fn pregen(workers: usize) -> (f64, Latencies) {
     fresh_database().await;
     let options = PgOptions { max_connections: workers + 4, ..PgOptions::default() };
     let store = PgStore::connect(&database_url(), options).await.expect("open");
+    if std::env::var_os("PREGEN_BENCH_NO_NOTIFY").is_some() {
+        // Diagnostic only: measures what the wake-up NOTIFY triggers cost (the pool here is woken in-process).
+        let client = store.client().await.expect("a connection");
+        client
+            .batch_execute(
+                "ALTER TABLE pregen.jobs DISABLE TRIGGER jobs_notify_waiting;
+                 ALTER TABLE pregen.jobs DISABLE TRIGGER jobs_notify_end;",
+            )
+            .await
+            .expect("disable the NOTIFY triggers");
+    }
     let queue = QueueOptions::default();
     let runner = Runner::new(Arc::new(store.clone()), Arc::new(NoOp), queue, Arc::new(SystemClock));
     let pool = WorkerPool::start(runner, PoolOptions { workers, ..PoolOptions::default() });
     let notify = pool.notifier();
+    let jobs = jobs();
     let start = Instant::now();
     let mut enqueue = Latencies::default();
-    for i in 0..JOBS {
+    for i in 0..jobs {
         let key =
             JobKey::new(format!("user-{i}"), if i % 2 == 0 { ExamType::Diagnostic } else { ExamType::Practice });
         let t = Instant::now();
@@ -73,14 +102,14 @@ async fn pregen(workers: usize) -> (f64, Latencies) {
     }
     loop {
         let status = store.queue_status(Utc::now(), 0).await.expect("status");
-        if status.counts.succeeded as usize == JOBS {
+        if status.counts.succeeded as usize == jobs {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(STATUS_EVERY).await;
     }
     let elapsed = start.elapsed().as_secs_f64();
     pool.shutdown(Duration::from_secs(5)).await;
-    (JOBS as f64 / elapsed, enqueue)
+    (jobs as f64 / elapsed, enqueue)
 }
 
 /// pg-boss's line for `workers`, or why it did not run.
@@ -91,7 +120,7 @@ fn pg_boss(workers: usize) -> String {
     }
     let out = Command::new("node")
         .current_dir(&dir)
-        .args(["bench.mjs", &database_url(), &workers.to_string(), &JOBS.to_string()])
+        .args(["bench.mjs", &database_url(), &workers.to_string(), &jobs().to_string()])
         .output();
     match out {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
@@ -109,8 +138,8 @@ fn main() {
         let (admin, connection) = tokio_postgres::connect(&server_url(), NoTls).await.expect("reach the server");
         tokio::spawn(connection);
         let sync: String = admin.query_one("SHOW synchronous_commit", &[]).await.unwrap().get(0);
-        println!("{JOBS} no-op jobs, each enqueue awaited (Postgres, synchronous_commit = {sync}):");
-        for workers in [1, 4, 16] {
+        println!("{} no-op jobs, each enqueue awaited (Postgres, synchronous_commit = {sync}):", jobs());
+        for workers in worker_counts() {
             let (rate, enqueue) = pregen(workers).await;
             println!("  pregen  {workers:>2} workers: {rate:>7.0} jobs/s; enqueue latency {}", enqueue.summary());
             println!("  pg-boss {workers:>2} workers: {}", pg_boss(workers));

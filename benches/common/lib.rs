@@ -47,3 +47,14 @@ impl Latencies {
         self.histogram.value_at_quantile(q) as f64 / 1000.0
     }
 }
+
+/// `server` (a Postgres URL) with its database replaced by `name`, keeping any `?parameters` (such as
+/// `options=-c%20synchronous_commit%3Doff` for a diagnostic run).
+pub fn database_url(server: &str, name: &str) -> String {
+    let (base, params) = server.split_once('?').map_or((server, None), |(b, p)| (b, Some(p)));
+    let base = base.rsplit_once('/').expect("a URL with a database").0;
+    match params {
+        Some(p) => format!("{base}/{name}?{p}"),
+        None => format!("{base}/{name}"),
+    }
+}

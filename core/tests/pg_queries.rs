@@ -136,3 +136,36 @@ async fn claim_and_stock_look_up_each_pair_by_index() {
         assert!(!plan.contains("Seq Scan"), "{plan}");
     }
 }
+
+/// Planning finds the same pairs, in the same order, whether it reads all stock in one pass (the stock table not
+/// yet analysed, so it looks small) or probes each active pair by index (the analysed table far outweighs the few
+/// active users' pairs); which form runs follows `one_pass` in the backend's planning module.
+#[tokio::test]
+async fn planning_finds_the_same_pairs_in_one_pass_and_by_probes() {
+    let db = TestDb::create().await;
+    let store = db.store(1).await;
+    let policy = Policy::default();
+    let now = t0();
+    let mut want = Vec::new();
+    for (stock, id) in ["a", "b", "c"].into_iter().enumerate() {
+        store.record_activity(&user(id), now).await.unwrap();
+        let exams = (0..stock).map(|s| new_exam(id, ExamType::Practice, now, s as u64)).collect();
+        store.insert_exams(exams).await.unwrap();
+        want.push((id.to_owned(), ExamType::Diagnostic, policy.missing(0)));
+        want.push((id.to_owned(), ExamType::Practice, policy.missing(stock as u32)));
+    }
+    want.retain(|(_, _, missing)| *missing > 0);
+    store.record_activity(&user("idle"), now - TimeDelta::days(30)).await.unwrap();
+    let pairs = |planned: Vec<pregen_core::store::MissingExams>| -> Vec<(String, ExamType, u32)> {
+        planned.into_iter().map(|m| (m.user_id.to_string(), m.exam_type, m.missing)).collect()
+    };
+    let in_one_pass = pairs(store.plan_missing(now, &policy).await.unwrap());
+
+    let idle = (0..400).map(|s| new_exam("idle", ExamType::Diagnostic, now, s)).collect();
+    store.insert_exams(idle).await.unwrap();
+    db.client().await.batch_execute("ANALYZE pregen.pre_generated_exams").await.unwrap();
+    let by_probes = pairs(store.plan_missing(now, &policy).await.unwrap());
+
+    assert_eq!(in_one_pass, want);
+    assert_eq!(by_probes, want);
+}

@@ -136,20 +136,8 @@ impl ExamStore for PgStore {
     }
 
     async fn plan_missing(&self, now: DateTime<Utc>, policy: &Policy) -> Result<Vec<MissingExams>, StoreError> {
-        let (since, cutoff, target) =
-            (at(policy.active_since(now)), at(policy.stock_cutoff(now)), i64::from(policy.stock_target));
         let client = self.conn().await?;
-        let rows = query(&client, &sql::PLAN_MISSING, &[&since, &cutoff, &target]).await?;
-        rows.iter()
-            .map(|row| {
-                let user: String = get(row, 0)?;
-                Ok(MissingExams {
-                    user_id: UserId::parse(&user).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    exam_type: parse_type(get(row, 1)?)?,
-                    missing: u32::try_from(get::<i64>(row, 2)?).unwrap_or(0),
-                })
-            })
-            .collect()
+        super::planning::plan_missing(&client, now, policy).await
     }
 
     async fn cleanup(&self, now: DateTime<Utc>, policy: &Policy, batch: u32) -> Result<CleanupReport, StoreError> {

@@ -193,37 +193,64 @@ async fn settle_overdue(
 
 /// Enqueues `keys` in one transaction: one set-based insert of the keys no unfinished job holds, then one read
 /// of the jobs holding the others. A key whose holder finished in between is tried again.
+/// Inserts pending jobs for the keys `found` lacks, in key order (so two enqueues of overlapping keys wait on each
+/// other in one order and never deadlock), and records those inserted as created.
+async fn insert_missing(
+    db: &impl Db,
+    keys: &[JobKey],
+    found: &mut HashMap<JobKey, (Job, bool)>,
+    [max_attempts, max_releases]: [i32; 2],
+    now: DateTime<Utc>,
+) -> Result<Vec<JobKey>, StoreError> {
+    let mut missing: Vec<&JobKey> = keys.iter().filter(|k| !found.contains_key(*k)).collect();
+    missing.sort();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = missing.iter().map(|_| Uuid::new_v4()).collect();
+    let users: Vec<&str> = missing.iter().map(|k| k.user_id.as_str()).collect();
+    let types: Vec<&str> = missing.iter().map(|k| k.exam_type.as_str()).collect();
+    let inserted =
+        query(db, &sql::ENQUEUE_JOBS, &[&ids, &users, &types, &max_attempts, &at(now), &max_releases]).await?;
+    for job in read_jobs(&inserted)? {
+        found.insert(job.key.clone(), (job, true));
+    }
+    Ok(missing.into_iter().filter(|k| !found.contains_key(*k)).cloned().collect())
+}
+
 async fn enqueue_keys(
     client: &mut Conn,
     keys: &[JobKey],
-    [max_attempts, max_releases]: [i32; 2],
+    limits: [i32; 2],
     now: DateTime<Utc>,
 ) -> Result<Vec<Enqueued>, StoreError> {
-    let tx = client.transaction().await?;
     let mut found: HashMap<JobKey, (Job, bool)> = HashMap::new();
+    // The usual enqueue creates every key: one autocommitted insert is then the whole of it (one round trip and one
+    // commit instead of four round trips). Keys an unfinished job already holds go on to the transaction below.
+    let held_keys = insert_missing(&*client, keys, &mut found, limits, now).await?;
+    if held_keys.is_empty() {
+        return enqueued(keys, &found);
+    }
+    let tx = client.transaction().await?;
     for _ in 0..ENQUEUE_ROUNDS {
-        // In key order, so two enqueues of overlapping keys wait on each other in one order and never deadlock.
-        let mut missing: Vec<&JobKey> = keys.iter().filter(|k| !found.contains_key(*k)).collect();
-        missing.sort();
-        missing.dedup();
-        if missing.is_empty() {
+        let rest = insert_missing(&tx, keys, &mut found, limits, now).await?;
+        if rest.is_empty() {
             break;
         }
-        let ids: Vec<Uuid> = missing.iter().map(|_| Uuid::new_v4()).collect();
-        let users: Vec<&str> = missing.iter().map(|k| k.user_id.as_str()).collect();
-        let types: Vec<&str> = missing.iter().map(|k| k.exam_type.as_str()).collect();
-        let inserted =
-            query(&tx, &sql::ENQUEUE_JOBS, &[&ids, &users, &types, &max_attempts, &at(now), &max_releases])
-                .await?;
-        for job in read_jobs(&inserted)? {
-            found.insert(job.key.clone(), (job, true));
-        }
+        let users: Vec<&str> = rest.iter().map(|k| k.user_id.as_str()).collect();
+        let types: Vec<&str> = rest.iter().map(|k| k.exam_type.as_str()).collect();
         let held = query(&tx, &sql::UNFINISHED_JOBS_FOR_KEYS, &[&users, &types]).await?;
         for job in read_jobs(&held)? {
             found.entry(job.key.clone()).or_insert((job, false));
         }
     }
     tx.commit().await?;
+    enqueued(keys, &found)
+}
+
+/// Each key's job, in the caller's order; `created` only for a key's first mention.
+fn enqueued(keys: &[JobKey], found: &HashMap<JobKey, (Job, bool)>) -> Result<Vec<Enqueued>, StoreError> {
     let mut seen = std::collections::HashSet::new();
     keys.iter()
         .map(|key| {

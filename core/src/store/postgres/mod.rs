@@ -37,6 +37,7 @@ mod jobs;
 pub mod legacy;
 mod listen;
 pub mod migrate;
+mod planning;
 mod sql;
 mod sql_bank;
 mod tls;

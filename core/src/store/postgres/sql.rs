@@ -115,7 +115,8 @@ WHERE user_id = $1 AND exam_type = $2 AND NOT used AND expires_at > $3",
     types: &[TEXT, TEXT, TS],
 };
 
-/// Every (active user, type) pair below target, in one statement. $1 active since, $2 stock cut-off, $3 target.
+/// Every (active user, type) pair below target, counting each pair's stock by an index probe: the faster form
+/// when few users are active beside the stock table's size. $1 active since, $2 stock cut-off, $3 target.
 pub(crate) const PLAN_MISSING: Sql = Sql {
     text: "
 SELECT a.user_id, t.exam_type, $3 - s.stock
@@ -128,6 +129,38 @@ CROSS JOIN LATERAL (
 WHERE a.last_seen_at >= $1 AND s.stock < $3
 ORDER BY a.user_id, t.exam_type",
     types: &[TS, TS, INT8],
+};
+
+/// The same pairs as [`PLAN_MISSING`], counting all unused stock in one pass over the unused-exam index grouped
+/// by user (both types at once), merged with the active users in user order: the faster form when many users are
+/// active. $1 active since, $2 stock cut-off, $3 target.
+pub(crate) const PLAN_MISSING_ONE_PASS: Sql = Sql {
+    text: "
+SELECT a.user_id, t.exam_type, $3 - t.stock
+FROM pregen.user_activity a
+LEFT JOIN (
+    SELECT e.user_id, count(*) FILTER (WHERE e.exam_type = 'diagnostic') AS diagnostic,
+           count(*) FILTER (WHERE e.exam_type = 'practice') AS practice
+    FROM pregen.pre_generated_exams e
+    WHERE NOT e.used AND e.expires_at > $2
+    GROUP BY e.user_id
+) s ON s.user_id = a.user_id
+CROSS JOIN LATERAL (
+    VALUES ('diagnostic', coalesce(s.diagnostic, 0)::int8), ('practice', coalesce(s.practice, 0)::int8)
+) AS t (exam_type, stock)
+WHERE a.last_seen_at >= $1 AND t.stock < $3
+ORDER BY a.user_id, t.exam_type",
+    types: &[TS, TS, INT8],
+};
+
+/// The active users and the planner's estimate of the stock table's rows (0 before its first analysis), for
+/// choosing the planning form. $1 active since.
+pub(crate) const PLAN_SHAPE: Sql = Sql {
+    text: "
+SELECT (SELECT count(*) FROM pregen.user_activity WHERE last_seen_at >= $1),
+       (SELECT greatest(reltuples, 0)::int8 FROM pg_catalog.pg_class
+        WHERE oid = 'pregen.pre_generated_exams'::regclass)",
+    types: &[TS],
 };
 
 /// $1 now, $2 batch size.
@@ -512,6 +545,8 @@ pub(crate) const ALL: &[(&str, &Sql)] = &[
     ("CLAIM_EXAM", &CLAIM_EXAM),
     ("STOCK", &STOCK),
     ("PLAN_MISSING", &PLAN_MISSING),
+    ("PLAN_MISSING_ONE_PASS", &PLAN_MISSING_ONE_PASS),
+    ("PLAN_SHAPE", &PLAN_SHAPE),
     ("DELETE_EXPIRED_BATCH", &DELETE_EXPIRED_BATCH),
     ("DELETE_USED_BATCH", &DELETE_USED_BATCH),
     ("ANALYTICS", &ANALYTICS),
