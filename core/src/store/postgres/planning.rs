@@ -1,6 +1,6 @@
 //! Which statement finds the (active user, type) pairs below target: probing each pair's stock by index is cheap
 //! when few users are active beside the stock table's size; one pass over all unused stock is cheaper when many
-//! are (measured in benches/BENCHMARKS-postgres.md). Both return the same pairs in the same order.
+//! are (measured in BENCHMARKS.md, section "Postgres"). Both return the same pairs in the same order.
 
 use chrono::{DateTime, Utc};
 
