@@ -7,12 +7,14 @@ mod store_contract;
 
 use chrono::TimeDelta;
 use pg_support::TestDb;
-use pregen_core::exam::ExamType;
-use pregen_core::policy::Policy;
-use pregen_core::queue::QueueOptions;
+use pregen_core::exam::{ExamType, synthetic_exam};
+use pregen_core::policy::{BankPolicy, Policy};
+use pregen_core::queue::{JobKey, QueueOptions};
 use pregen_core::store::postgres::tokio_postgres::SimpleQueryMessage;
 use pregen_core::store::postgres::{PgOptions, PgStore};
-use pregen_core::store::{ActivityStore, BatchRecord, BatchStore, ExamStore, JobStore};
+use pregen_core::store::{
+    ActivityStore, BankSource, BankStore, BatchRecord, BatchStore, ExamStore, JobStore, NewBankExam,
+};
 use store_contract::{key, new_exam, t0, tiny_exam_for, user};
 
 /// The first column of every row of a simple query (the simple protocol prepares nothing).
@@ -74,6 +76,23 @@ async fn no_call_leaves_a_prepared_statement_or_a_session_setting() {
     store.claim_open_batches("c", t0(), t0() + TimeDelta::minutes(1)).await.unwrap();
     store.release_batch("b", "c", true, t0()).await.unwrap();
     store.count_open_batches().await.unwrap();
+    let bank = BankPolicy::default();
+    let spec = store_contract::tiny_spec();
+    let bank_exam = |seed| {
+        NewBankExam::new(ExamType::Practice, synthetic_exam(&spec, seed), &spec, BankSource::Imported, t0(), &bank)
+            .unwrap()
+    };
+    let stored = store.insert_bank_exam(bank_exam(7)).await.unwrap();
+    let hash = pregen_core::store::content_hash(&synthetic_exam(&spec, 7));
+    assert_eq!(store.bank_exam_by_content(ExamType::Practice, &hash).await.unwrap(), Some(stored.id));
+    store.assign_exam(&user("u"), ExamType::Practice, t0(), &bank).await.unwrap();
+    store.unseen(&user("u"), ExamType::Practice, t0(), &bank).await.unwrap();
+    store.plan_bank(t0(), &policy, &bank).await.unwrap();
+    store.bank_analytics(t0(), &policy, &bank).await.unwrap();
+    store.cleanup_bank(t0() + TimeDelta::days(60), &policy, &bank, 10).await.unwrap();
+    store.enqueue(&JobKey::bank(ExamType::Practice, 0), t0(), &options).await.unwrap();
+    let bank_job = store.claim_jobs("w", 1, t0(), &options).await.unwrap().remove(0);
+    store.complete_job_with_bank_exam(&bank_job, bank_exam(8), t0()).await.unwrap();
 
     assert_eq!(simple(&store, "SELECT count(*) FROM pg_prepared_statements").await, ["0"]);
     let session = simple(&store, "SELECT name FROM pg_settings WHERE source = 'session'").await;

@@ -1,5 +1,6 @@
 //! The Supabase schema on a real Postgres: the migrations apply once, concurrently and safely; row-level security
-//! lets the service role do everything, a signed-in user read only their own exams, and nobody else anything.
+//! lets the service role do everything, a signed-in user read only their own exams, their own bank assignments and
+//! the bank exams assigned to them, and nobody else anything.
 #![cfg(feature = "postgres")]
 
 mod pg_support;
@@ -20,14 +21,17 @@ const ALICE: &str = "3f2b8c1e-0000-4000-8000-00000000000a";
 const BOB: &str = "3f2b8c1e-0000-4000-8000-00000000000b";
 
 /// Every table of the pregen schema.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 10] = [
     "pre_generated_exams",
+    "bank_exams",
+    "assignments",
     "user_activity",
     "jobs",
     "job_items",
     "claude_batches",
     "counters",
     "schema_migrations",
+    "legacy_imports",
 ];
 
 async fn versions(client: &Client) -> Vec<String> {
@@ -143,9 +147,26 @@ async fn every_table_has_row_level_security() {
     }
 }
 
-/// A fixture: exams of Alice and Bob, a job, a batch, activity and counters.
+/// Tables a signed-in user reads some rows of.
+const USER_READABLE: [&str; 3] = ["pre_generated_exams", "bank_exams", "assignments"];
+
+/// A fixture: exams of Alice and Bob, a job, a batch, activity and counters; bank exams B1, B2, B3, of which
+/// Alice is assigned B1 and B2 and Bob B3 (least-assigned, oldest first).
 async fn fixture(db: &TestDb) {
     let store = db.store(2).await;
+    use pregen_core::store::{BankSource, BankStore, NewBankExam};
+    let bank = pregen_core::policy::BankPolicy::default();
+    let spec = store_contract::tiny_spec();
+    for seed in 1..=3 {
+        let at = t0() + TimeDelta::milliseconds(seed as i64);
+        let exam = pregen_core::exam::synthetic_exam(&spec, seed);
+        let new = NewBankExam::new(ExamType::Practice, exam, &spec, BankSource::Generated, at, &bank).unwrap();
+        store.insert_bank_exam(new).await.unwrap();
+    }
+    for user in [ALICE, ALICE, BOB] {
+        let user = pregen_core::store::UserId::parse(user).unwrap();
+        store.assign_exam(&user, ExamType::Practice, t0() + TimeDelta::hours(1), &bank).await.unwrap().unwrap();
+    }
     store.insert_exam(new_exam(ALICE, ExamType::Practice, t0(), 1)).await.unwrap();
     store.insert_exam(new_exam(ALICE, ExamType::Diagnostic, t0(), 2)).await.unwrap();
     store.insert_exam(new_exam(BOB, ExamType::Practice, t0(), 3)).await.unwrap();
@@ -246,11 +267,71 @@ async fn a_signed_in_user_reads_only_their_own_exams_and_writes_nothing() {
             );
         }
     }
-    for table in TABLES.iter().filter(|t| **t != "pre_generated_exams") {
+    for table in TABLES.iter().filter(|t| !USER_READABLE.contains(t)) {
         let read = format!("SELECT count(*) FROM pregen.{table}");
         assert_eq!(as_role(&mut client, "authenticated", Some(ALICE), &read).await, Err(DENIED.into()), "{table}");
         let wipe = format!("DELETE FROM pregen.{table}");
         assert_eq!(as_role(&mut client, "authenticated", Some(ALICE), &wipe).await, Err(DENIED.into()), "{table}");
+    }
+}
+
+/// A signed-in user reads their own assignments and the bank exams assigned to them, and writes nothing of the
+/// bank.
+#[tokio::test]
+async fn a_signed_in_user_reads_only_their_own_assignments_and_the_bank_exams_assigned_to_them() {
+    let db = TestDb::create().await;
+    fixture(&db).await;
+    let mut client = db.client().await;
+    let read = |sub: Option<&'static str>, statement: &'static str| (sub, statement);
+    let cases = [
+        (read(Some(ALICE), "SELECT user_id FROM pregen.assignments"), vec![ALICE, ALICE]),
+        (read(Some(BOB), "SELECT user_id FROM pregen.assignments"), vec![BOB]),
+        (read(None, "SELECT user_id FROM pregen.assignments"), vec![]),
+        (read(Some(ALICE), "SELECT count(*)::text FROM pregen.bank_exams"), vec!["2"]),
+        (read(Some(BOB), "SELECT count(*)::text FROM pregen.bank_exams"), vec!["1"]),
+        (read(None, "SELECT count(*)::text FROM pregen.bank_exams"), vec!["0"]),
+        (
+            read(
+                Some(ALICE),
+                "SELECT count(*)::text FROM pregen.bank_exams b JOIN pregen.assignments a ON a.exam_id = b.id \
+                 WHERE b.questions::text LIKE '{\"questions\"%'",
+            ),
+            vec!["2"],
+        ),
+    ];
+    for ((sub, statement), want) in cases {
+        let got = as_role(&mut client, "authenticated", sub, statement).await.unwrap();
+        assert_eq!(got, want, "{sub:?}: {statement}");
+    }
+    // Bob cannot see that Alice's exams exist, even by id.
+    let alices: Vec<String> = client
+        .query(&format!("SELECT exam_id::text FROM pregen.assignments WHERE user_id = '{ALICE}'"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for id in &alices {
+        let probe = format!("SELECT count(*) FROM pregen.bank_exams WHERE id = '{id}'");
+        assert_eq!(as_role(&mut client, "authenticated", Some(BOB), &probe).await.unwrap(), ["0"]);
+    }
+    for write in [
+        format!(
+            "INSERT INTO pregen.assignments (user_id, exam_id, exam_type, content_hash, assigned_at) \
+             VALUES ('{ALICE}', gen_random_uuid(), 'practice', 'x', '2026-01-01')"
+        ),
+        format!("DELETE FROM pregen.assignments WHERE user_id = '{ALICE}'"),
+        "UPDATE pregen.assignments SET assigned_at = '2026-01-01'".to_owned(),
+        "UPDATE pregen.bank_exams SET assignments = 0, retired_at = NULL".to_owned(),
+        "DELETE FROM pregen.bank_exams".to_owned(),
+        "TRUNCATE pregen.assignments".to_owned(),
+        "TRUNCATE pregen.bank_exams".to_owned(),
+    ] {
+        assert_eq!(
+            as_role(&mut client, "authenticated", Some(ALICE), &write).await,
+            Err(DENIED.into()),
+            "{write}"
+        );
     }
 }
 
@@ -281,18 +362,24 @@ async fn the_service_role_does_everything() {
     let mut client = db.client().await;
     let counts = [
         ("pre_generated_exams", "4"),
+        ("bank_exams", "3"),
+        ("assignments", "3"),
         ("user_activity", "1"),
         ("jobs", "1"),
         ("job_items", "0"),
         ("claude_batches", "1"),
-        ("counters", "1"),
+        // Counters are spread over shards; the fixture bumped four: get_served and the bank's three.
+        ("counters", "4"),
         ("schema_migrations", &MIGRATIONS.len().to_string()),
     ];
     for (table, n) in counts {
-        let read = format!("SELECT count(*) FROM pregen.{table}");
+        let what = if table == "counters" { "DISTINCT name" } else { "*" };
+        let read = format!("SELECT count({what}) FROM pregen.{table}");
         assert_eq!(as_role(&mut client, "service_role", None, &read).await.unwrap(), [n], "{table}");
     }
     for statement in [
+        "UPDATE pregen.bank_exams SET retired_at = '2026-03-02' RETURNING 1",
+        "DELETE FROM pregen.assignments RETURNING 1",
         "UPDATE pregen.pre_generated_exams SET used = true, used_at = '2026-03-02' RETURNING 1",
         "UPDATE pregen.jobs SET state = 'cancelled', finished_at = '2026-03-02' RETURNING 1",
         "INSERT INTO pregen.user_activity VALUES ('x', '2026-03-01', '2026-03-01') RETURNING 1",
@@ -321,6 +408,11 @@ async fn the_policy_reads_the_user_once_per_statement() {
     .unwrap()
     .join("\n");
     assert!(plan.contains("InitPlan"), "{plan}");
+    for table in ["assignments", "bank_exams"] {
+        let explain = format!("EXPLAIN (COSTS OFF) SELECT * FROM pregen.{table}");
+        let plan = as_role(&mut client, "authenticated", Some(ALICE), &explain).await.unwrap().join("\n");
+        assert!(plan.contains("InitPlan"), "{table}: {plan}");
+    }
     let policies = client
         .query("SELECT policyname, cmd, roles::text[] FROM pg_policies WHERE schemaname = 'pregen'", &[])
         .await
@@ -328,10 +420,13 @@ async fn the_policy_reads_the_user_once_per_statement() {
     for p in &policies {
         let (name, cmd, roles): (String, String, Vec<String>) = (p.get(0), p.get(1), p.get(2));
         let by_service = roles == ["service_role"];
-        let user_read = name == "exams_read_own" && cmd == "SELECT" && roles == ["authenticated"];
+        let user_read = ["exams_read_own", "assignments_read_own", "bank_exams_read_assigned"]
+            .contains(&name.as_str())
+            && cmd == "SELECT"
+            && roles == ["authenticated"];
         assert!(by_service || user_read, "unexpected policy {name} {cmd} {roles:?}");
     }
-    assert_eq!(policies.len(), TABLES.len() + 1, "one service-role policy per table and the owner's read");
+    assert_eq!(policies.len(), TABLES.len() + 3, "one service-role policy per table and the three user reads");
 }
 
 #[test]

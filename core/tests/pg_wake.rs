@@ -13,7 +13,7 @@ use pregen_core::exam::ExamType;
 use pregen_core::queue::{JobError, Outcome, QueueOptions, decide};
 use pregen_core::store::postgres::{LISTENER_APPLICATION, PgOptions, PgStore};
 use pregen_core::store::{JobStore, JobWakeups, Wakeups};
-use store_contract::{key, t0};
+use store_contract::{key, t0, tiny_exam_for};
 use tokio::sync::Notify;
 
 /// Waits for a signal, bounded so a missing one fails the test instead of hanging it.
@@ -103,4 +103,58 @@ async fn without_listening_the_subscriber_polls() {
     let store = PgStore::connect(db.url(), PgOptions { listen: false, ..PgOptions::default() }).await.unwrap();
     let wakeups = store.subscribe_wakeups(Arc::new(Notify::new())).await.unwrap();
     assert!(matches!(wakeups, Wakeups::Polling));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_end_signals_only_the_subscribers_of_that_job_over_one_shared_session() {
+    let db = TestDb::create().await;
+    let (waiter, worker) = (db.store(1).await, db.store(2).await);
+    let options = QueueOptions::default();
+    worker.enqueue(&key("u1", ExamType::Practice), t0(), &options).await.unwrap();
+    worker.enqueue(&key("u2", ExamType::Practice), t0(), &options).await.unwrap();
+    let mut held = worker.claim_jobs("w", 2, t0(), &options).await.unwrap();
+    let (first, second) = (held.remove(0), held.remove(0));
+
+    let (ends_first, ends_second, claimable) =
+        (Arc::new(Notify::new()), Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let a = waiter.subscribe_job_end(&first.id, Arc::clone(&ends_first)).await.unwrap();
+    let b = waiter.clone().subscribe_job_end(&second.id, Arc::clone(&ends_second)).await.unwrap();
+    let c = waiter.subscribe_wakeups(Arc::clone(&claimable)).await.unwrap();
+    assert!(a.is_push() && b.is_push() && c.is_push());
+    woken(&ends_first, "the first subscription's catch-up").await;
+    woken(&ends_second, "the second subscription's catch-up").await;
+    woken(&claimable, "the third subscription's catch-up").await;
+    assert_eq!(listeners(&db).await, 1, "one session for every subscription of a store and its clones");
+
+    let failed = Outcome::Failed { error: JobError::new("x.y", "z"), retryable: false, retry_after: None };
+    let decision = decide(&second, &failed, t0(), &options, 0.5).unwrap();
+    worker.finish_job(&second, &decision).await.unwrap();
+    woken(&ends_second, "the second job's end").await;
+    assert!(!signalled_soon(&ends_first).await, "another job's end is not this one's");
+    assert!(!signalled_soon(&claimable).await, "a job's end makes nothing claimable");
+
+    worker.complete_job_with_exam(&first, tiny_exam_for(&first, t0()), t0()).await.unwrap();
+    woken(&ends_first, "the first job's end").await;
+
+    drop((a, b, c));
+    for _ in 0..2_000 {
+        if listeners(&db).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(listeners(&db).await, 0, "the last subscription out closes the session");
+}
+
+/// How many listening sessions are connected to `db`.
+async fn listeners(db: &TestDb) -> i64 {
+    let admin = db.client().await;
+    let row = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
+            &[&db.name(), &LISTENER_APPLICATION],
+        )
+        .await
+        .unwrap();
+    row.get(0)
 }

@@ -1,8 +1,11 @@
-//! The service in bank mode on a test clock: the sweep fills the bank from planning, gets assign exams that are
-//! never repeated to a user (also from many tasks at once), a user who saw everything gets `preGenerated: false`
-//! and bank generation is queued at once, the generator fills it, retirement and cleanup hold, analytics report
-//! the bank.
+//! The service in bank mode on a test clock, on SQLite and on Postgres: the sweep fills the bank from planning,
+//! gets assign exams that are never repeated to a user (also from many tasks at once), a user who saw everything
+//! gets `preGenerated: false` and bank generation is queued at once, the generator fills it, retirement and
+//! cleanup hold, analytics report the bank.
 #![cfg(all(feature = "simulator", feature = "sqlite", feature = "claude"))]
+
+#[cfg(feature = "postgres")]
+mod pg_support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,24 +21,80 @@ use pregen_core::generate::{Generator, GeneratorConfig};
 use pregen_core::policy::BankPolicy;
 use pregen_core::service::PreGen;
 use pregen_core::simulator::{DEFAULT_API_KEY, Simulator, SimulatorConfig, SimulatorHandle};
-use pregen_core::store::UserId;
 use pregen_core::store::sqlite::{SqliteOptions, SqliteStore};
+use pregen_core::store::{Store, UserId};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-06-01T09:00:00Z").unwrap().with_timezone(&Utc)
 }
 
-async fn service(clock: Arc<ManualClock>, bank: BankPolicy) -> (Arc<PreGen>, SimulatorHandle, tempfile::TempDir) {
+/// The store a test runs on.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+}
+
+/// What keeps a test's database alive: its directory, or its Postgres database (dropped with it).
+enum Db {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    #[cfg(feature = "postgres")]
+    Pg(#[allow(dead_code)] pg_support::TestDb),
+}
+
+async fn open(backend: Backend) -> (Arc<dyn Store>, Db) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open(dir.path().join("b.db"), SqliteOptions::default()).await.unwrap();
+            (Arc::new(store), Db::Dir(dir))
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let db = pg_support::TestDb::create().await;
+            let store = db.store(8).await;
+            (Arc::new(store), Db::Pg(db))
+        }
+    }
+}
+
+async fn service(
+    backend: Backend,
+    clock: Arc<ManualClock>,
+    bank: BankPolicy,
+) -> (Arc<PreGen>, SimulatorHandle, Db) {
     let sim = Simulator::start(SimulatorConfig::builder().seed(3).build().unwrap()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("b.db"), SqliteOptions::default()).await.unwrap();
+    let (store, db) = open(backend).await;
     let client =
         ClaudeClient::new(ClaudeConfig::new(ApiKey::new(DEFAULT_API_KEY)).with_base_url(sim.url())).unwrap();
     let generator = Arc::new(Generator::new(client, GeneratorConfig::default()).unwrap());
     let config = PreGenConfig { stock: StockMode::Bank, bank, ..PreGenConfig::default() };
-    let service = PreGen::new(Arc::new(store), Some(generator), config, clock).unwrap();
-    (Arc::new(service), sim, dir)
+    let service = PreGen::new(store, Some(generator), config, clock).unwrap();
+    (Arc::new(service), sim, db)
 }
+
+/// Each scenario as a test on SQLite and, with the `postgres` feature, on Postgres.
+macro_rules! on_every_backend {
+    ($scenario:ident, $threads:literal) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn sqlite() {
+                super::$scenario(super::Backend::Sqlite).await;
+            }
+
+            #[cfg(feature = "postgres")]
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn postgres() {
+                super::$scenario(super::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+on_every_backend!(the_sweep_fills_the_bank_and_gets_never_repeat_an_exam_to_a_user, 2);
+on_every_backend!(concurrent_gets_of_one_user_never_receive_one_exam_twice, 4);
+on_every_backend!(retirement_by_count_and_cleanup_after_the_retention, 2);
 
 fn user(id: &str) -> UserId {
     UserId::parse(id).unwrap()
@@ -48,11 +107,10 @@ fn served_id(body: &GetExamBody) -> Option<String> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sweep_fills_the_bank_and_gets_never_repeat_an_exam_to_a_user() {
+async fn the_sweep_fills_the_bank_and_gets_never_repeat_an_exam_to_a_user(backend: Backend) {
     let clock = Arc::new(ManualClock::new(t0()));
     let bank = BankPolicy { unseen_target: 2, min_size: 3, ..BankPolicy::default() };
-    let (s, _sim, _dir) = service(clock.clone(), bank).await;
+    let (s, _sim, _dir) = service(backend, clock.clone(), bank).await;
     let report = s.sweep().await.unwrap();
     let diagnostic = report.bank.iter().find(|p| p.exam_type == ExamType::Diagnostic).unwrap();
     assert_eq!((diagnostic.counted, diagnostic.needed), (0, 3), "an empty bank gets its minimum");
@@ -97,11 +155,10 @@ async fn the_sweep_fills_the_bank_and_gets_never_repeat_an_exam_to_a_user() {
     assert!(json["bank"]["types"][0]["meanAssignmentsPerExam"].is_number());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_gets_of_one_user_never_receive_one_exam_twice() {
+async fn concurrent_gets_of_one_user_never_receive_one_exam_twice(backend: Backend) {
     let clock = Arc::new(ManualClock::new(t0()));
     let bank = BankPolicy { unseen_target: 1, min_size: 5, ..BankPolicy::default() };
-    let (s, _sim, _dir) = service(clock.clone(), bank).await;
+    let (s, _sim, _dir) = service(backend, clock.clone(), bank).await;
     s.sweep().await.unwrap();
     let tasks: Vec<_> = (0..16)
         .map(|_| {
@@ -117,11 +174,10 @@ async fn concurrent_gets_of_one_user_never_receive_one_exam_twice() {
     assert_eq!((got.len(), distinct.len()), (5, 5), "each of the five exams once, the other gets missed");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retirement_by_count_and_cleanup_after_the_retention() {
+async fn retirement_by_count_and_cleanup_after_the_retention(backend: Backend) {
     let clock = Arc::new(ManualClock::new(t0()));
     let bank = BankPolicy { unseen_target: 1, min_size: 1, max_assignments: 2, ..BankPolicy::default() };
-    let (s, _sim, _dir) = service(clock.clone(), bank).await;
+    let (s, _sim, _dir) = service(backend, clock.clone(), bank).await;
     s.pre_generate(&user("a"), ExamType::Diagnostic).await.unwrap();
     let first = served_id(&s.get_exam(&user("a"), ExamType::Diagnostic).await.unwrap()).unwrap();
     let second = served_id(&s.get_exam(&user("b"), ExamType::Diagnostic).await.unwrap()).unwrap();

@@ -48,6 +48,8 @@ enum Command {
     Import(commands::import::Args),
     /// Serves the Claude API simulator on loopback until Ctrl-C.
     Simulate(commands::simulate::Args),
+    /// Imports the old system's unused, unexpired exams from its `public.pre_generated_exams` (Postgres).
+    ImportLegacy(commands::import_legacy::Args),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
             Command::Validate(args) => commands::validate::run(args).await,
             Command::Import(args) => commands::import::run(db, args).await,
             Command::Simulate(args) => commands::simulate::run(args).await,
+            Command::ImportLegacy(args) => commands::import_legacy::run(db, args).await,
         }
     });
     match result {

@@ -27,7 +27,7 @@ impl PreGen {
         if self.is_bank() && self.store.bank().is_none() {
             return Err(ServiceError::Config(ConfigError::new(
                 "PREGEN_STOCK",
-                "the bank stock needs a store with an exam bank (SQLite); this backend has none",
+                "the bank stock needs a store with an exam bank (SQLite or Postgres); this backend has none",
             )));
         }
         Ok(())

@@ -2,7 +2,6 @@
 //! the tokio runtime it was opened on.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::Serialize;
 use tokio::runtime::Handle;
@@ -17,7 +16,7 @@ use crate::error::ErrorCode;
 use crate::exam::ExamType;
 use crate::generate::{GenerateHandler, Generator};
 use crate::policy::Policy;
-use crate::queue::{JobId, JobKey, JobState};
+use crate::queue::{JobId, JobKey};
 use crate::store::{Store, UserId};
 use crate::worker::{HandlerError, JobHandler, RunOutcome, Runner, WorkerPool};
 
@@ -202,16 +201,8 @@ impl PreGen {
                 RunOutcome::LeaseLost | RunOutcome::Released => {}
             }
         }
-        // Another worker holds the job (or it waits out a backoff): wait, bounded, for it to finish.
-        let deadline = tokio::time::Instant::now() + self.config.wait_for_running;
-        while tokio::time::Instant::now() < deadline {
-            match self.store.get_job(&job.id).await? {
-                Some(j) if j.state == JobState::Succeeded => return Ok(PreGenerated::AlreadyExists),
-                Some(j) if j.is_finished() => return Err(ServiceError::JobFailed(JobFailure::of(&j, None))),
-                _ => tokio::time::sleep(Duration::from_millis(250)).await,
-            }
-        }
-        Err(ServiceError::JobStillRunning(job.id.0))
+        // Another worker holds the job (or it waits out a backoff): wait, bounded, for it to end.
+        self.wait_for_job_end(&job.id).await
     }
 
     fn spec_count(&self, exam_type: ExamType) -> usize {

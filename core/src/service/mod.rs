@@ -11,6 +11,7 @@ mod error;
 mod facade;
 mod import;
 mod job_failure;
+mod job_wait;
 mod open;
 pub mod routes;
 mod schedule;

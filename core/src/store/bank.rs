@@ -1,10 +1,13 @@
 //! The shared bank: exams that belong to no user, and assignments, the record that a user received one. The
 //! contract every backend keeps:
-//! - An assignment is unique per (user, exam), enforced by the database: no user ever receives the same exam
-//!   twice, whatever runs concurrently in any connection or process. Two users may receive the same exam.
-//! - Assigning is one atomic step: it picks, among the servable exams of the type the user never received, the
-//!   least-assigned one (oldest first among equals), records the assignment, counts it on the exam (retiring the
-//!   exam when it reaches `max_assignments`) and returns it.
+//! - An assignment is unique per (user, exam) and per (user, type, content key), enforced by the database: no
+//!   user ever receives the same exam content twice, whatever runs concurrently in any connection or process.
+//!   Two users may receive the same exam.
+//! - Assignments outlive their exam: deleting a retired exam keeps what each user saw, so the same content stored
+//!   again later (a re-import, a generator repeating itself) is never assigned to a user who received it.
+//! - Assigning is one atomic step: it picks, among the servable exams of the type whose content the user never
+//!   received, the least-assigned one (oldest first among equals), records the assignment, counts it on the exam
+//!   (retiring the exam when it reaches `max_assignments`) and returns it.
 //! - Servable: not retired, fewer than `max_assignments` assignments, younger than `max_age`.
 //! - Planning is one set-based query: per type, the counted exams, the active users, the most any active user has
 //!   seen of them, and the exams needed ([`BankPolicy::needed`], see [`plan_population`](crate::policy::plan_population)).
@@ -161,7 +164,8 @@ pub struct BankTypePlan {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BankCleanupReport {
-    /// Retired exams deleted (their assignments and payloads with them).
+    /// Retired exams deleted (their payloads with them; their assignments stay, as the record of what each user
+    /// saw).
     pub deleted: u64,
     /// Of those, exams never assigned to anyone (retired by age unserved: waste).
     pub unserved: u64,

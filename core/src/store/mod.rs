@@ -28,7 +28,7 @@ pub use types::{
     MAX_USER_ID_CHARS, MissingExams, NewExam, TokenTotals, TypeStock, UserExamStats, UserId, UserStatsSummary,
     iso,
 };
-pub use wake::{JobWakeups, WakeHandle, Wakeups};
+pub use wake::{JobWakeups, PollingOnly, WakeHandle, Wakeups};
 
 use crate::exam::ExamType;
 use crate::policy::Policy;
@@ -222,6 +222,11 @@ pub trait JobStore: Send + Sync {
     /// Deletes finished jobs past their retention, at most `batch` per statement; returns how many.
     async fn cleanup_jobs(&self, now: DateTime<Utc>, retention: &Retention, batch: u32)
     -> Result<u64, StoreError>;
+
+    /// This store's wake-ups (new claimable jobs, a job's end); by default none are pushed and callers poll.
+    fn wakeups(&self) -> &dyn JobWakeups {
+        &PollingOnly
+    }
 }
 
 /// A Message Batch in flight: its id at the API, the lease holder its jobs are held by, and the plan (JSON) that

@@ -1,7 +1,8 @@
 //! A pool of workers: a fetcher claims due jobs for its free slots, runs each in a task, and sleeps until woken by
-//! an in-process enqueue, a slot freeing up, the next job falling due, or a modest poll interval (for jobs other
-//! processes enqueue). When claiming fails (a full disk, a locked or read-only database) it backs off, capped, and
-//! logs the failure once per change.
+//! an in-process enqueue, the store's wake-ups (a job made claimable by any process, where the store pushes them:
+//! Postgres with LISTEN), a slot freeing up, the next job falling due, or a modest poll interval (the fallback,
+//! and the way jobs other processes enqueue are found where nothing is pushed: SQLite). When claiming fails (a
+//! full disk, a locked or read-only database) it backs off, capped, and logs the failure once per change.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use tokio::time::Instant;
 use super::runner::{RunOutcome, Runner};
 use super::signal::{StoreFailures, stop_asked, stopped};
 use crate::error::ErrorCode;
-use crate::store::StoreError;
+use crate::store::{StoreError, Wakeups};
 
 /// How a pool runs.
 #[derive(Debug, Clone)]
@@ -181,6 +182,7 @@ impl Fetcher {
         let mut report = ShutdownReport::default();
         let mut running: JoinSet<RunOutcome> = JoinSet::new();
         let notify = Arc::clone(&self.notify);
+        let _wakeups = self.subscribe().await;
         while !stop_asked(&stop) {
             while let Some(done) = running.try_join_next() {
                 record(&mut report, done);
@@ -246,6 +248,27 @@ impl Fetcher {
             record(&mut report, done);
         }
         report
+    }
+
+    /// Subscribes the pool's notifier to the store's wake-ups; without them (or when subscribing fails, logged)
+    /// the pool polls.
+    async fn subscribe(&self) -> Wakeups {
+        match self.runner.store.wakeups().subscribe_wakeups(Arc::clone(&self.notify)).await {
+            Ok(wakeups) => {
+                if wakeups.is_push() {
+                    tracing::info!("[BGJob] idle workers wake on the store's job signals");
+                }
+                wakeups
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "[BGJob] job wake-ups unavailable ({}), polling every {} ms instead: {e}",
+                    e.code(),
+                    self.poll_interval.as_millis()
+                );
+                Wakeups::Polling
+            }
+        }
     }
 
     /// Waits out a failed claim's backoff, logging the failure when it is news. Jobs finishing meanwhile are

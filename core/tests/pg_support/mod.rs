@@ -3,6 +3,8 @@
 //! it panics. Databases left by a test process that was killed are dropped by the next test that starts.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod pgbouncer;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use pregen_core::store::postgres::tokio_postgres::{self, Client, NoTls};

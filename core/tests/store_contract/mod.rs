@@ -4,6 +4,7 @@
 //! backend has and the other lacks is a failing test.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod bank;
 pub mod batches;
 pub mod checkpoints;
 pub mod exams;
@@ -15,12 +16,12 @@ use chrono::{DateTime, Utc};
 use pregen_core::exam::{Allocation, ExamSpec, ExamType, synthetic_exam};
 use pregen_core::policy::Policy;
 use pregen_core::queue::{Job, JobKey};
-use pregen_core::store::{NewExam, Store, UserId};
+use pregen_core::store::{BankStore, NewExam, Store, UserId};
 
 /// One fresh database of a backend.
 pub trait Backend {
     /// The store type.
-    type Store: Store + Clone + 'static;
+    type Store: Store + BankStore + Clone + 'static;
     /// Opens another handle on the same database (its own connections), as another process would.
     fn open(&self) -> impl Future<Output = Self::Store>;
 }
@@ -213,6 +214,38 @@ macro_rules! store_contract_tests {
             $crate::store_contract::checkpoints::a_checkpoint_lives_as_long_as_its_job_is_unfinished(&$backend)
                 .await;
         }
+
+        #[tokio::test]
+        async fn the_bank_passes_the_conformance_checks() {
+            $crate::store_contract::bank::the_bank_passes_the_conformance_checks(&$backend).await;
+        }
+
+        #[tokio::test]
+        async fn bank_planning_agrees_with_a_population_computed_by_hand() {
+            $crate::store_contract::bank::planning_agrees_with_a_population_computed_by_hand(&$backend).await;
+        }
+
+        #[tokio::test]
+        async fn content_a_user_saw_is_never_assigned_again_after_its_exam_was_deleted() {
+            $crate::store_contract::bank::content_a_user_saw_is_never_assigned_again_after_its_exam_was_deleted(
+                &$backend,
+            )
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrent_gets_from_many_handles_never_repeat_an_exam_to_a_user() {
+            $crate::store_contract::bank::concurrent_gets_from_many_handles_never_repeat_an_exam_to_a_user(
+                &$backend,
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        async fn bank_analytics_match_a_bank_computed_by_hand() {
+            $crate::store_contract::bank::bank_analytics_match_a_bank_computed_by_hand(&$backend).await;
+        }
+
         #[tokio::test]
         async fn the_job_store_agrees_with_the_pure_transitions() {
             let backend = $backend;

@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod generate;
 pub(crate) mod get;
 pub(crate) mod import;
+pub(crate) mod import_legacy;
 pub(crate) mod queue;
 pub(crate) mod simulate;
 pub(crate) mod stats;

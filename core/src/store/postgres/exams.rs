@@ -13,7 +13,7 @@ use crate::store::{
 };
 
 /// How many shards each counter is spread over.
-const COUNTER_SHARDS: i16 = 16;
+pub(super) const COUNTER_SHARDS: i16 = 16;
 
 fn parse_type(raw: &str) -> Result<ExamType, StoreError> {
     raw.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))
@@ -201,6 +201,10 @@ impl ExamStore for PgStore {
         let client = self.conn().await?;
         execute(&client, &sql::BUMP_COUNTER, &[&name, &shard]).await?;
         Ok(())
+    }
+
+    fn bank(&self) -> Option<&dyn crate::store::BankStore> {
+        Some(self)
     }
 
     async fn generation_summary(&self) -> Result<GenerationSummary, StoreError> {

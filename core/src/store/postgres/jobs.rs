@@ -15,7 +15,7 @@ use crate::queue::{
     Decision, Job, JobError, JobId, JobKey, JobState, JobSummary, Lease, QueueError, QueueOptions, QueueStatus,
     Retention, StateCounts, decide, heartbeat, overdue, release,
 };
-use crate::store::{Enqueued, JobStore, NewExam, StoreError, UserId};
+use crate::store::{Enqueued, JobStore, NewBankExam, NewExam, StoreError, UserId};
 
 /// How many overdue jobs one claim call settles before claiming.
 const REAP_LIMIT: i64 = 100;
@@ -255,7 +255,7 @@ impl JobStore for PgStore {
         now: DateTime<Utc>,
         options: &QueueOptions,
     ) -> Result<Vec<Enqueued>, StoreError> {
-        for key in keys {
+        for key in keys.iter().filter(|k| !k.is_bank()) {
             UserId::parse(&key.user_id)?;
         }
         options.check().map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
@@ -353,6 +353,25 @@ impl JobStore for PgStore {
         Ok((done, exam_id))
     }
 
+    async fn complete_job_with_bank_exam(
+        &self,
+        job: &Job,
+        exam: NewBankExam,
+        now: DateTime<Utc>,
+    ) -> Result<(Job, String), StoreError> {
+        if !job.key.is_bank() || exam.exam_type != job.key.exam_type {
+            return Err(StoreError::invalid("exam", format!("job {} is not a bank job of its type", job.id)));
+        }
+        let Some((job_id, _, _)) = fence(job)? else { return Err(lease_lost(job)) };
+        let decision = Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await?;
+        let done = write_decision(&tx, job, &decision).await?.ok_or_else(|| lease_lost(job))?;
+        let stored = super::bank::insert_bank_row(&tx, &exam, Some(job_id)).await?;
+        tx.commit().await?;
+        Ok((done, stored.id))
+    }
+
     async fn release_job(&self, job: &Job, now: DateTime<Utc>) -> Result<Job, StoreError> {
         let mut client = self.conn().await?;
         transition_held(&mut client, job, |stored, holder, attempt| release(stored, holder, attempt, now)).await
@@ -419,5 +438,9 @@ impl JobStore for PgStore {
             }
         }
         Ok(deleted)
+    }
+
+    fn wakeups(&self) -> &dyn crate::store::JobWakeups {
+        self
     }
 }

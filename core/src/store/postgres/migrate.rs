@@ -35,6 +35,9 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("20260601000200", "row_level_security"),
     migration!("20260601000300", "job_wakeups"),
     migration!("20260601000400", "job_releases_and_checkpoints"),
+    migration!("20260601000500", "job_end_wakeups"),
+    migration!("20260601000600", "legacy_imports"),
+    migration!("20260601000700", "exam_bank"),
 ];
 
 /// The advisory lock key every migrating process takes (`pregen` in ASCII), so two processes migrating at once

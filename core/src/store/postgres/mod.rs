@@ -29,17 +29,23 @@
 //! so nothing half-written remains, and the pool drops the dead connection.
 
 mod activity;
+mod bank;
 mod batches;
 mod checkpoints;
 mod exams;
 mod jobs;
+pub mod legacy;
 mod listen;
 pub mod migrate;
 mod sql;
+mod sql_bank;
+mod tls;
+mod url;
 
 pub use deadpool_postgres;
-pub use listen::{JOBS_CHANNEL, LISTENER_APPLICATION};
+pub use listen::{JOB_ENDS_CHANNEL, JOBS_CHANNEL, LISTENER_APPLICATION};
 pub use tokio_postgres;
+pub use url::LISTEN_PARAM;
 
 use std::fmt;
 use std::str::FromStr;
@@ -50,7 +56,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{GenericClient, NoTls, Row};
+use tokio_postgres::{GenericClient, Row};
 
 use self::sql::Sql;
 use super::StoreError;
@@ -67,7 +73,8 @@ pub struct PgOptions {
     /// Whether connecting applies pending migrations (on by default; off for a role without DDL rights).
     pub migrate: bool,
     /// Whether wake-ups are pushed by `LISTEN` on a session of their own (on by default). Turn it off behind a
-    /// transaction pooler, where a session does not last: workers then poll.
+    /// transaction pooler, where a session does not last: workers then poll. The URL parameter
+    /// `pregen_listen=off` (or `on`) overrides it.
     pub listen: bool,
 }
 
@@ -88,10 +95,9 @@ impl Default for PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    /// The connection settings, for the wake-up listener's own session.
-    config: tokio_postgres::Config,
-    /// Whether wake-ups are pushed (see [`PgOptions::listen`]).
-    listen: bool,
+    /// The wake-up listener shared by every clone, `None` when wake-ups are not pushed (see
+    /// [`PgOptions::listen`]).
+    listener: Option<std::sync::Arc<listen::Listener>>,
     /// Where it connects, without the password, for Debug and logs.
     target: String,
 }
@@ -109,15 +115,23 @@ impl PgStore {
         if options.max_connections == 0 {
             return Err(StoreError::invalid("maxConnections", "must be at least 1"));
         }
-        let mut config = tokio_postgres::Config::from_str(url)
+        let (url, listen_param) = url::take_listen(url)?;
+        let listen = listen_param.unwrap_or(options.listen);
+        let (url, tls) = tls::TlsSettings::take(&url)?;
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::invalid("database URL", format!("not a Postgres URL ({e})")))?;
+        config.ssl_mode(tls.ssl_mode());
+        let connector = tls.connector()?;
         if config.get_application_name().is_none() {
             config.application_name("pregen");
         }
         config.connect_timeout(options.connect_timeout);
         let target = describe(&config);
-        let manager =
-            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(
+            config.clone(),
+            connector.clone(),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
         let pool = Pool::builder(manager)
             .max_size(options.max_connections)
             .wait_timeout(Some(options.wait_timeout))
@@ -125,7 +139,10 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Database(format!("could not build the connection pool: {e}")))?;
-        let store = Self { pool, config, listen: options.listen, target };
+        let listener = listen.then(|| {
+            std::sync::Arc::new(listen::Listener::new(config.clone(), connector.clone(), target.clone()))
+        });
+        let store = Self { pool, listener, target };
         if options.migrate {
             store.migrate().await?;
         } else {
@@ -213,7 +230,25 @@ fn classify(e: &tokio_postgres::Error) -> StoreError {
         };
     }
     let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
-    if e.is_closed() || io { StoreError::Unavailable(e.to_string()) } else { StoreError::Database(e.to_string()) }
+    let tls = e.to_string().contains("TLS");
+    let text = with_causes(e);
+    if e.is_closed() || io || tls { StoreError::Unavailable(text) } else { StoreError::Database(text) }
+}
+
+/// The error's text followed by its causes' (`error performing TLS handshake: invalid peer certificate: ...`), so
+/// the reason a connection failed reaches the operator.
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// An instant as stored: rounded down to the millisecond, as SQLite keeps it, so both backends hand back the same

@@ -464,6 +464,42 @@ pub(crate) const DROP_JOB_ITEMS: Sql = Sql {
 pub(crate) const JOB_ITEMS: Sql =
     Sql { text: "SELECT slot, question FROM pregen.job_items WHERE job_id = $1 ORDER BY slot", types: &[UUID] };
 
+/// One page of the old system's exams, by id after $1, at most $2 rows (`pregen import-legacy`; read only).
+pub(crate) const LEGACY_PAGE: Sql = Sql {
+    text: "
+SELECT id, user_id::text, exam_type::text, questions::text, generated_at, expires_at, used, created_at
+FROM public.pre_generated_exams
+WHERE id > $1
+ORDER BY id
+LIMIT $2",
+    types: &[UUID, INT8],
+};
+
+/// Which of the old ids $1 were imported already.
+pub(crate) const LEGACY_IMPORTED: Sql = Sql {
+    text: "SELECT legacy_id FROM pregen.legacy_imports WHERE legacy_id = ANY($1)",
+    types: &[Type::UUID_ARRAY],
+};
+
+/// Records the old ids $1 as imported at $2, unless a concurrent run did; returns the ids recorded here.
+pub(crate) const RECORD_LEGACY_IMPORTS: Sql = Sql {
+    text: "
+INSERT INTO pregen.legacy_imports (legacy_id, imported_at)
+SELECT legacy_id, $2 FROM unnest($1::uuid[]) AS l(legacy_id)
+ON CONFLICT (legacy_id) DO NOTHING
+RETURNING legacy_id",
+    types: &[Type::UUID_ARRAY, TS],
+};
+
+/// Links each old id of $1 to the exam of $2 it became.
+pub(crate) const LINK_LEGACY_IMPORTS: Sql = Sql {
+    text: "
+UPDATE pregen.legacy_imports AS l SET exam_id = m.exam_id
+FROM unnest($1::uuid[], $2::uuid[]) AS m(legacy_id, exam_id)
+WHERE l.legacy_id = m.legacy_id",
+    types: &[Type::UUID_ARRAY, Type::UUID_ARRAY],
+};
+
 /// Every statement, by name, for the tests that check them all.
 #[cfg(test)]
 pub(crate) const ALL: &[(&str, &Sql)] = &[
@@ -508,4 +544,8 @@ pub(crate) const ALL: &[(&str, &Sql)] = &[
     ("SAVE_JOB_ITEMS", &SAVE_JOB_ITEMS),
     ("DROP_JOB_ITEMS", &DROP_JOB_ITEMS),
     ("JOB_ITEMS", &JOB_ITEMS),
+    ("LEGACY_PAGE", &LEGACY_PAGE),
+    ("LEGACY_IMPORTED", &LEGACY_IMPORTED),
+    ("RECORD_LEGACY_IMPORTS", &RECORD_LEGACY_IMPORTS),
+    ("LINK_LEGACY_IMPORTS", &LINK_LEGACY_IMPORTS),
 ];

@@ -2,7 +2,7 @@
 //! migrations.
 
 use super::migrate::MIGRATIONS;
-use super::sql;
+use super::{sql, sql_bank};
 
 /// The highest `$n` a statement uses.
 fn placeholders(text: &str) -> usize {
@@ -24,7 +24,7 @@ fn placeholders(text: &str) -> usize {
 
 #[test]
 fn every_statement_declares_one_type_per_parameter() {
-    for (name, statement) in sql::ALL {
+    for (name, statement) in sql::ALL.iter().chain(sql_bank::ALL) {
         assert_eq!(placeholders(statement.text), statement.types.len(), "{name}");
         assert!(!statement.text.contains("now()"), "{name} reads the database clock");
     }

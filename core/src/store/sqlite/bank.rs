@@ -1,5 +1,6 @@
 //! [`BankStore`] on SQLite: the assignment is one `INSERT ... SELECT ... RETURNING` and one counting `UPDATE` in
-//! the writer's transaction, and the `(user_id, exam_id)` primary key refuses a repeat even from another process.
+//! the writer's transaction; the `(user_id, exam_id)` primary key and the unique `(user_id, exam_type,
+//! content_hash)` refuse a repeat even from another process, and assignments outlive their exam.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     sql::SCHEMA_JOB_RELEASES,
     sql::SCHEMA_JOB_ITEMS,
     sql_bank::SCHEMA_BANK,
+    sql_bank::SCHEMA_BANK_SEEN,
 ];
 
 /// The schema version this build writes.
@@ -72,6 +73,43 @@ mod tests {
         conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
         let err = migrate(&mut conn).unwrap_err();
         assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    }
+
+    /// A bank with assignments from before assignments kept their content: the rows keep their exam and gain its
+    /// content key, and deleting the exam no longer deletes them.
+    #[test]
+    fn assignments_gain_their_content_key_and_outlive_their_exam() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        let before = MIGRATIONS.iter().position(|m| *m == sql_bank::SCHEMA_BANK_SEEN).unwrap();
+        for migration in &MIGRATIONS[..before] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before as i64).unwrap();
+        conn.execute_batch(
+            "INSERT INTO bank_exams (id, exam_type, content_hash, source, question_count, created_at, expires_at)
+                 VALUES ('e1', 'practice', 'h1', 'generated', 8, 0, 10);
+             INSERT INTO assignments (user_id, exam_id, exam_type, assigned_at) VALUES ('u1', 'e1', 'practice', 5);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let row: (String, String, i64) = conn
+            .query_row(
+                "SELECT exam_id, content_hash, assigned_at FROM assignments WHERE user_id = 'u1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(row, ("e1".to_owned(), "h1".to_owned(), 5));
+        conn.execute("DELETE FROM bank_exams WHERE id = 'e1'", []).unwrap();
+        let kept: i64 = conn.query_row("SELECT COUNT(*) FROM assignments", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, 1, "the assignment outlives its exam");
+        let again = conn.execute(
+            "INSERT INTO assignments (user_id, exam_id, exam_type, content_hash, assigned_at)
+             VALUES ('u1', 'e2', 'practice', 'h1', 6)",
+            [],
+        );
+        assert!(again.is_err(), "the same content again for the same user is refused");
     }
 
     #[test]

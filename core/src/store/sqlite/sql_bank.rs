@@ -49,6 +49,28 @@ CREATE INDEX assignments_exam ON assignments (exam_id);
 INSERT INTO counters (name, value) VALUES ('bank_assigned', 0), ('bank_stored', 0), ('bank_cost_micro_usd', 0);
 ";
 
+/// Assignments keep what a user saw by content and outlive their exam: the table is rebuilt without the cascade
+/// from `bank_exams`, each row carries its exam's content key, and (user, type, content) is unique, so a retired
+/// exam's deletion forgets nothing and the same content stored again is never assigned to a user who saw it.
+/// Rows are never deleted (one small row per assignment ever made).
+pub(crate) const SCHEMA_BANK_SEEN: &str = "
+CREATE TABLE assignments_seen (
+    user_id      TEXT NOT NULL,
+    exam_id      TEXT NOT NULL,
+    exam_type    TEXT NOT NULL CHECK (exam_type IN ('diagnostic', 'practice')),
+    content_hash TEXT NOT NULL,
+    assigned_at  INTEGER NOT NULL,
+    PRIMARY KEY (user_id, exam_id)
+) WITHOUT ROWID;
+INSERT INTO assignments_seen (user_id, exam_id, exam_type, content_hash, assigned_at)
+SELECT a.user_id, a.exam_id, a.exam_type, b.content_hash, a.assigned_at
+FROM assignments a JOIN bank_exams b ON b.id = a.exam_id;
+DROP TABLE assignments;
+ALTER TABLE assignments_seen RENAME TO assignments;
+CREATE INDEX assignments_by_content ON assignments (exam_type, content_hash);
+CREATE UNIQUE INDEX assignments_content ON assignments (user_id, exam_type, content_hash);
+";
+
 /// ?1 id, ?2 type, ?3 content hash, ?4 source, ?5 item count, ?6 created, ?7 expires, ?8 job id (or NULL),
 /// ?9 requests, ?10 input, ?11 output, ?12 cache writes, ?13 cache reads, ?14 cost, ?15 batch, ?16 requested at.
 /// Does nothing when the same content of the type is stored.
@@ -71,12 +93,16 @@ pub(crate) const COUNT_BANK_STORED: &str = "
 UPDATE counters SET value = value + CASE name WHEN 'bank_stored' THEN 1 ELSE ?1 END
 WHERE name IN ('bank_stored', 'bank_cost_micro_usd')";
 
-/// The assignment's pick and record in one statement. ?1 user, ?2 type, ?3 now, ?4 max assignments.
+/// The assignment's pick and record in one statement: never content the user received before, under any exam
+/// id. ?1 user, ?2 type, ?3 now, ?4 max assignments.
 pub(crate) const ASSIGN_PICK: &str = "
-INSERT INTO assignments (user_id, exam_id, exam_type, assigned_at)
-SELECT ?1, b.id, b.exam_type, ?3 FROM bank_exams b
+INSERT INTO assignments (user_id, exam_id, exam_type, content_hash, assigned_at)
+SELECT ?1, b.id, b.exam_type, b.content_hash, ?3 FROM bank_exams b
 WHERE b.exam_type = ?2 AND b.retired_at IS NULL AND b.expires_at > ?3 AND b.assignments < ?4
-  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = ?1 AND a.exam_id = b.id)
+  AND NOT EXISTS (
+      SELECT 1 FROM assignments a
+      WHERE a.user_id = ?1 AND a.exam_type = b.exam_type AND a.content_hash = b.content_hash
+  )
 ORDER BY b.assignments, b.created_at, b.id
 LIMIT 1
 RETURNING exam_id";
@@ -97,21 +123,24 @@ pub(crate) const BANK_PAYLOAD: &str = "SELECT questions FROM bank_payloads WHERE
 pub(crate) const UNSEEN: &str = "
 SELECT COUNT(*) FROM bank_exams b
 WHERE b.exam_type = ?2 AND b.retired_at IS NULL AND b.expires_at > ?3 AND b.assignments < ?4
-  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = ?1 AND a.exam_id = b.id)";
+  AND NOT EXISTS (
+      SELECT 1 FROM assignments a
+      WHERE a.user_id = ?1 AND a.exam_type = b.exam_type AND a.content_hash = b.content_hash
+  )";
 
 /// Planning, one statement for every type: the counted exams, the active users, the most counted exams one
 /// active user has seen, and the need (`BankPolicy::needed`). ?1 active since, ?2 stock cut-off, ?3 max
 /// assignments, ?4 unseen target, ?5 minimum size.
 pub(crate) const PLAN_BANK: &str = "
 WITH counted AS (
-    SELECT id, exam_type FROM bank_exams
+    SELECT exam_type, content_hash FROM bank_exams
     WHERE retired_at IS NULL AND assignments < ?3 AND expires_at > ?2
 ),
 active AS (SELECT user_id FROM user_activity WHERE last_seen_at >= ?1),
 seen AS (
     SELECT a.user_id, c.exam_type, COUNT(*) AS n
     FROM assignments a
-    JOIN counted c ON c.id = a.exam_id
+    JOIN counted c ON c.exam_type = a.exam_type AND c.content_hash = a.content_hash
     JOIN active u ON u.user_id = a.user_id
     GROUP BY a.user_id, c.exam_type
 ),
@@ -126,7 +155,8 @@ SELECT exam_type, counted, active_users, max_seen,
        max(0, ?5 - counted, CASE WHEN active_users > 0 THEN ?4 - max(0, counted - max_seen) ELSE 0 END)
 FROM figures ORDER BY exam_type";
 
-/// Deletes retired exams no recent assignment needs. ?1 now, ?2 last-assignment cut-off, ?3 max assignments,
+/// Deletes retired exams no recent assignment needs; their assignments stay (what each user saw, by content).
+/// ?1 now, ?2 last-assignment cut-off, ?3 max assignments,
 /// ?4 batch size. Returns each deleted exam's assignment count.
 pub(crate) const DELETE_RETIRED_BANK_BATCH: &str = "
 DELETE FROM bank_exams WHERE rowid IN (
@@ -152,7 +182,10 @@ SELECT COUNT(*) FROM user_activity u
 WHERE u.last_seen_at >= ?1 AND NOT EXISTS (
     SELECT 1 FROM bank_exams b
     WHERE b.exam_type = ?2 AND b.retired_at IS NULL AND b.expires_at > ?3 AND b.assignments < ?4
-      AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = u.user_id AND a.exam_id = b.id)
+      AND NOT EXISTS (
+          SELECT 1 FROM assignments a
+          WHERE a.user_id = u.user_id AND a.exam_type = b.exam_type AND a.content_hash = b.content_hash
+      )
 )";
 
 pub(crate) const BANK_COUNTERS: &str = "

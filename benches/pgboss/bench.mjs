@@ -1,0 +1,47 @@
+// pg-boss on the same Postgres as benches/pg_queue.rs, with the same workload: JOBS no-op jobs sent one by one
+// (each send awaited, durable: the server's synchronous_commit as configured, on by default) while WORKERS
+// workers fetch, run and complete them. Throughput is jobs completed per second from the first send to the last
+// completion. Tuned as pg-boss's docs say for throughput: each worker fetches a batch (batchSize) and polls at
+// the shortest interval allowed (0.5 s).
+//
+// Usage: node bench.mjs <postgres URL> <workers> <jobs> [batchSize]   (prints one JSON line)
+import PgBoss from 'pg-boss'
+
+const [url, workersArg, jobsArg, batchArg] = process.argv.slice(2)
+const workers = Number(workersArg)
+const jobs = Number(jobsArg)
+const batchSize = Number(batchArg ?? 50)
+
+const boss = new PgBoss({ connectionString: url, max: Math.max(4, workers + 2), schedule: false, supervise: false })
+boss.on('error', (e) => console.error(e))
+await boss.start()
+const queue = `bench_${workers}_${Date.now()}`
+await boss.createQueue(queue)
+
+let handled = 0
+for (let i = 0; i < workers; i++) {
+  await boss.work(queue, { batchSize, pollingIntervalSeconds: 0.5 }, async (batch) => {
+    handled += batch.length
+  })
+}
+
+const db = boss.getDb()
+const completed = async () =>
+  Number((await db.executeSql("SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'", [queue])).rows[0].n)
+
+const start = performance.now()
+const sendLatencies = []
+for (let i = 0; i < jobs; i++) {
+  const t = performance.now()
+  await boss.send(queue, { i })
+  sendLatencies.push(performance.now() - t)
+}
+while ((await completed()) < jobs) {
+  await new Promise((resolve) => setTimeout(resolve, 5))
+}
+const seconds = (performance.now() - start) / 1000
+sendLatencies.sort((a, b) => a - b)
+const q = (p) => sendLatencies[Math.min(sendLatencies.length - 1, Math.floor(p * sendLatencies.length))]
+console.log(JSON.stringify({ workers, jobs, batchSize, jobsPerSecond: jobs / seconds, handled, sendP50Ms: q(0.5), sendP99Ms: q(0.99) }))
+await boss.stop({ graceful: false, wait: false })
+process.exit(0)
