@@ -39,19 +39,17 @@ where
     T: Serialize + Send + 'static,
     F: Future<Output = Result<T, Coded>> + Send + 'static,
 {
-    let serialized = async move {
-        let value = fut.await?;
-        serde_json::to_string(&value).map_err(|e| Coded {
-            code: SERIALIZE,
-            message: e.to_string(),
-            retryable: false,
-        })
-    };
+    let serialized = async move { to_json(&fut.await?) };
     settle_with(env, serialized, |env, json| parse_json(env, &json))
 }
 
 /// The code of a result that did not serialize (the core's results always do; kept rather than panicking).
 const SERIALIZE: &str = "node.serialize";
+
+/// `value` as JSON text, or the coded error `node.serialize`.
+pub(crate) fn to_json(value: &impl Serialize) -> Result<String, Coded> {
+    serde_json::to_string(value).map_err(|e| Coded { code: SERIALIZE, message: e.to_string(), retryable: false })
+}
 
 /// `JSON.parse(json)` on the JavaScript thread.
 fn parse_json<'env>(env: &'env Env, json: &str) -> napi::Result<Unknown<'env>> {

@@ -71,12 +71,15 @@ export async function rejection(promise) {
   throw new Error('expected a rejection')
 }
 
-/** Copies stored exam `examId` (row and items) `n` times for `user` through `db`, an open better-sqlite3
- * connection, each copy newer than the last (benches: every get then claims a full exam).
+/** Copies stored exam `examId` (row and items) `n` times through `db`, an open better-sqlite3 connection, each
+ * copy newer than the last (benches: every get then claims a full exam). `user` names the owner: a string puts
+ * every copy under that user; a function of the copy's index (0..n-1) spreads them, e.g. one copy per user, as
+ * in production where a user holds the stock target (one or two), not thousands.
  *
  * The caller keeps `db` open while the addon uses the file: better-sqlite3 and the addon each bundle their own
  * SQLite, and closing one library's descriptor of a file drops the POSIX locks the other holds on it. */
 export function copyExam(db, examId, user, n) {
+  const owner = typeof user === 'function' ? user : () => user
   const row = db.prepare(`INSERT INTO pre_generated_exams
     (id, user_id, exam_type, question_count, generated_at, created_at, expires_at)
     SELECT ?, ?, exam_type, question_count, generated_at, created_at + ?, expires_at
@@ -85,7 +88,7 @@ export function copyExam(db, examId, user, n) {
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
       const id = randomUUID()
-      row.run(id, user, i + 1, examId)
+      row.run(id, owner(i), i + 1, examId)
       items.run(id, examId)
     }
   })()

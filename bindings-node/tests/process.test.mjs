@@ -10,6 +10,8 @@ import { addonPath, here, open, startSimulator, tempDir } from './helpers.mjs'
 
 /** A hang guard, not a timing assertion: a child still alive after this is killed, and the test fails. */
 const HANG_GUARD_MS = 60_000
+/** Hang guard of one wait for a child's event (the child bounds its own wait for "running" at 30 s). */
+const EVENT_GUARD_MS = 45_000
 
 function child(mode, database, sim) {
   const proc = spawn(process.execPath, [join(here, 'child.mjs'), mode, database, sim.url, sim.apiKey], {
@@ -30,12 +32,25 @@ function child(mode, database, sim) {
       resolve({ code, signal })
     }),
   )
+  /** The child's first event `name`; throws when the child exits first or nothing comes within the guard. */
   const event = async (name) => {
-    for (;;) {
-      const found = events.find((e) => e.event === name)
-      if (found) return found
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the child exited before "${name}"`)
-      await Promise.race([new Promise((r) => waiters.push(r)), exited])
+    let timer
+    const expired = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('expired'), EVENT_GUARD_MS)
+    })
+    try {
+      for (;;) {
+        const found = events.find((e) => e.event === name)
+        if (found) return found
+        const said = JSON.stringify(events)
+        if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the child exited before "${name}"; it said ${said}`)
+        if ((await Promise.race([new Promise((r) => waiters.push(r)), exited, expired])) === 'expired') {
+          proc.kill('SIGKILL')
+          throw new Error(`no "${name}" from the child within the guard; it said ${said}`)
+        }
+      }
+    } finally {
+      clearTimeout(timer)
     }
   }
   return { proc, event, exited }

@@ -58,6 +58,27 @@ describe('route helpers', () => {
     })
   })
 
+  it('getRouteJson: the same statuses and bodies as getRoute, as JSON text', async () => {
+    const json = async (query) => {
+      const answer = await pg.getRouteJson(query)
+      assert.equal(typeof answer.body, 'string')
+      return { status: answer.status, body: JSON.parse(answer.body) }
+    }
+    assert.deepEqual(await json('?userId=r6'), { status: 400, body: { error: 'Missing userId or examType', preGenerated: false } })
+    assert.deepEqual(await json('?userId=r6&examType=quiz'), { status: 400, body: { error: 'Invalid examType', preGenerated: false } })
+    const made = await pg.preGenerateExam('r6', 'practice')
+    const served = await json('?userId=r6&examType=practice')
+    assert.equal(served.status, 200)
+    assert.equal(served.body.preGenerated, true)
+    assert.equal(served.body.examId, made.examId)
+    assert.equal(served.body.questions.questions.length, made.questionCount)
+    assert.ok(!Number.isNaN(Date.parse(served.body.expiresAt)))
+    assert.deepEqual(await json('?userId=r6&examType=practice'), {
+      status: 200,
+      body: { preGenerated: false, reason: 'No valid pre-generated exam' },
+    })
+  })
+
   it('cronRoute: 401 without or with a wrong bearer, 200 stats with the right one', async () => {
     for (const auth of [null, undefined, 'Bearer wrong', 'test-secret']) {
       assert.deepEqual(await pg.cronRoute(auth), { status: 401, body: { error: 'Unauthorized' } })

@@ -1,5 +1,6 @@
 // The routes over HTTP through `next start`, with the project's Claude simulator and a SQLite file: every status
-// and body of seed-system.md, atomic gets, the bearer checks, and the trigger's 202 followed by the drain.
+// and body of seed-system.md (the get route's 500 "Database error" from a store ruined under its server), atomic
+// gets, the bearer checks, and the trigger's 202 followed by the drain.
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,7 +23,7 @@ async function call(base, path, { method = 'GET', body, auth } = {}) {
 const backend = process.env.PREGEN_TEST_DATABASE_URL ? 'Postgres' : 'SQLite'
 
 describe(`Next.js routes over HTTP (${backend})`, () => {
-  let sim, slow, dir, server, keyless, slowServer
+  let sim, slow, dir, server, keyless, slowServer, ruined, ruinedStore
   const stores = []
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pregen-next-'))
@@ -30,16 +31,18 @@ describe(`Next.js routes over HTTP (${backend})`, () => {
     // Haiku's pace, ten times faster: generation takes seconds, so the trigger's answer is seen before it ends.
     slow = await startSimulator(['--realistic', '--time-factor', '10'])
     const common = { PREGEN_DRAIN_BUDGET_MS: '60000', DATABASE_URL: '' }
-    const [app, bare, slowDb] = ['app', 'keyless', 'slow'].map((name) => database(dir, name))
-    stores.push(app, bare, slowDb)
-    ;[server, keyless, slowServer] = await Promise.all([
+    const [app, bare, slowDb, ruin] = ['app', 'keyless', 'slow', 'ruined'].map((name) => database(dir, name))
+    stores.push(app, bare, slowDb, ruin)
+    ruinedStore = ruin
+    ;[server, keyless, slowServer, ruined] = await Promise.all([
       startNext({ ...common, PREGEN_DB: app.location, ANTHROPIC_API_KEY: sim.apiKey, ANTHROPIC_BASE_URL: sim.url, CRON_SECRET: SECRET }),
       startNext({ ...common, PREGEN_DB: bare.location, ANTHROPIC_API_KEY: '', CRON_SECRET: '' }),
       startNext({ ...common, PREGEN_DB: slowDb.location, ANTHROPIC_API_KEY: slow.apiKey, ANTHROPIC_BASE_URL: slow.url, CRON_SECRET: SECRET }),
+      startNext({ ...common, PREGEN_DB: ruin.location, ANTHROPIC_API_KEY: '', CRON_SECRET: '' }),
     ])
   })
   after(async () => {
-    await Promise.all([server, keyless, slowServer].filter(Boolean).map((s) => s.stop()))
+    await Promise.all([server, keyless, slowServer, ruined].filter(Boolean).map((s) => s.stop()))
     await Promise.all([sim, slow].filter(Boolean).map((s) => s.stop()))
     for (const store of stores) store.drop()
     rmSync(dir, { recursive: true, force: true })
@@ -82,6 +85,14 @@ describe(`Next.js routes over HTTP (${backend})`, () => {
       status: 200,
       body: { preGenerated: false, reason: 'No valid pre-generated exam' },
     })
+  })
+
+  it('GET /api/get-pre-generated-exam: 500 "Database error" once the store fails under the server', async () => {
+    const get = () => call(ruined.url, '/api/get-pre-generated-exam?userId=n6&examType=practice')
+    // The store opens and answers first, so the failure below is the claim's, not the open's.
+    assert.deepEqual(await get(), { status: 200, body: { preGenerated: false, reason: 'No valid pre-generated exam' } })
+    ruinedStore.ruin()
+    assert.deepEqual(await get(), { status: 500, body: { error: 'Database error', preGenerated: false } })
   })
 
   it('50 concurrent gets for one user\'s one exam serve it once', async () => {

@@ -1,5 +1,6 @@
 // Starts `next start` on a loopback port with pregen configured by environment variables, as on a host.
 import { execFileSync, spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -49,15 +50,30 @@ export async function startNext(env) {
 }
 
 /** Where a test server keeps its data: a SQLite file in `dir`, or, when PREGEN_TEST_DATABASE_URL names a Postgres
- * server (its URL with an existing database), a database created there for this run; `drop()` removes it. */
+ * server (its URL with an existing database), a database created there for this run; `drop()` removes it.
+ * `ruin()` makes the store unusable under a running server: the Postgres database is dropped (its connections
+ * ended), or the SQLite file's exams table is dropped from this process (not the server's, so the two SQLite
+ * copies never share a process). */
 export function database(dir, name) {
   const admin = process.env.PREGEN_TEST_DATABASE_URL
-  if (!admin) return { location: join(dir, `${name}.db`), drop: () => {} }
+  if (!admin) {
+    const location = join(dir, `${name}.db`)
+    const ruin = () => {
+      const Database = createRequire(join(app, '..', '..', 'bindings-node', 'package.json'))('better-sqlite3')
+      const db = new Database(location)
+      db.pragma('busy_timeout = 5000')
+      db.pragma('foreign_keys = OFF')
+      db.exec('DROP TABLE pre_generated_exams')
+      db.close()
+    }
+    return { location, drop: () => {}, ruin }
+  }
   const db = `pregen_next_${process.pid}_${name}`
   const psql = (sql) => execFileSync('psql', [admin, '-qAtc', sql], { stdio: ['ignore', 'ignore', 'inherit'] })
   psql(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`)
   psql(`CREATE DATABASE "${db}"`)
   const url = new URL(admin)
   url.pathname = `/${db}`
-  return { location: url.toString(), drop: () => psql(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`) }
+  const drop = () => psql(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`)
+  return { location: url.toString(), drop, ruin: drop }
 }
