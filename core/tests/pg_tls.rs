@@ -84,7 +84,7 @@ async fn bad_tls_settings_are_refused_before_connecting() {
             "sslrootcert",
         ),
     ] {
-        let err = connect(url).await.err().expect("refused");
+        let err = connect(url).await.expect_err("refused");
         assert_eq!(err.code(), "store.invalid_input", "{err}");
         assert!(err.to_string().contains(says), "{err}");
     }
