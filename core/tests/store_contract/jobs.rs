@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use pregen_core::ErrorCode;
 use pregen_core::exam::ExamType;
 use pregen_core::policy::Policy;
@@ -301,4 +301,118 @@ pub async fn bad_keys_are_refused_before_anything_is_written(b: &impl Backend) {
     let keys = [key("fine", ExamType::Practice), key("bad\nid", ExamType::Practice)];
     assert_eq!(store.enqueue_many(&keys, t0(), &options).await.unwrap_err().code(), "store.invalid_input");
     assert_eq!(store.queue_status(t0(), 10).await.unwrap().counts.pending, 0, "not even the good key");
+}
+
+pub async fn a_retry_after_in_the_year_9999_parks_the_job_only_until_the_cap(b: &impl Backend) {
+    let store = b.open().await;
+    let options = QueueOptions::default();
+    let year_9999 = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z").unwrap().with_timezone(&Utc);
+    let cap = options.retry_after_cap();
+    assert_eq!(cap, TimeDelta::minutes(10), "the default cap is the backoff cap");
+    for (n, asked) in
+        [year_9999 - t0(), TimeDelta::days(365), cap + TimeDelta::milliseconds(1)].into_iter().enumerate()
+    {
+        let key = key(&format!("u{n}"), ExamType::Practice);
+        store.enqueue(&key, t0(), &options).await.unwrap();
+        let running = store.claim_jobs("w1", 1, t0(), &options).await.unwrap().remove(0);
+        let outcome = failure("claude.rate_limited", true, Some(asked));
+        let waiting = store.finish_job(&running, &decide(&running, &outcome, t0(), &options, 0.5).unwrap()).await;
+        let waiting = waiting.unwrap();
+        assert_eq!((waiting.state, waiting.run_at), (JobState::RetryWait, t0() + cap), "asked {asked}");
+        // A re-trigger meanwhile finds the job queued, and it runs again at the cap, not in the year 9999.
+        let again = store.enqueue(&key, t0() + TimeDelta::minutes(5), &options).await.unwrap();
+        assert_eq!((again.created, again.job.id), (false, waiting.id.clone()));
+        assert!(
+            store.claim_jobs("w2", 1, t0() + cap - TimeDelta::milliseconds(1), &options).await.unwrap().is_empty()
+        );
+        let retried = store.claim_jobs("w2", 1, t0() + cap, &options).await.unwrap().remove(0);
+        assert_eq!((&retried.id, retried.attempt), (&waiting.id, 2));
+        let done = decide(&retried, &Outcome::Succeeded, t0() + cap, &options, 0.0).unwrap();
+        store.finish_job(&retried, &done).await.unwrap();
+    }
+    let capped = QueueOptions { max_retry_after: Some(TimeDelta::seconds(45)), ..options };
+    store.enqueue(&key("capped", ExamType::Diagnostic), t0(), &capped).await.unwrap();
+    let running = store.claim_jobs("w1", 1, t0(), &capped).await.unwrap().remove(0);
+    let outcome = failure("claude.rate_limited", true, Some(year_9999 - t0()));
+    let waiting = store.finish_job(&running, &decide(&running, &outcome, t0(), &capped, 0.0).unwrap()).await;
+    assert_eq!(waiting.unwrap().run_at, t0() + TimeDelta::seconds(45), "the cap is configurable");
+}
+
+pub async fn claiming_a_job_by_name_settles_it_when_its_holder_went_silent(b: &impl Backend) {
+    let store = b.open().await;
+    let options = QueueOptions::default();
+    let lease_end = t0() + options.lease_duration;
+
+    // Killed holder, lease expired: claimable by name at once, the abandoned attempt counted.
+    let dead_holder = store.enqueue(&key("killed", ExamType::Practice), t0(), &options).await.unwrap().job;
+    let held = store.claim_job(&dead_holder.id, "killed-worker", t0(), &options).await.unwrap().unwrap();
+    assert!(
+        store
+            .claim_job(&held.id, "route", lease_end - TimeDelta::milliseconds(1), &options)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let taken = store.claim_job(&held.id, "route", lease_end, &options).await.unwrap().expect("claimable at once");
+    assert_eq!((taken.attempt, taken.lease.as_ref().unwrap().holder.as_str()), (2, "route"));
+    assert_eq!(taken.last_error.as_ref().unwrap().code, ABANDONED_CODE);
+    let stale = decide(&held, &Outcome::Succeeded, lease_end, &options, 0.0).unwrap();
+    assert_eq!(store.finish_job(&held, &stale).await.unwrap_err().code(), "store.lease_lost");
+
+    // Past its deadline under a long lease: settled as a timeout, claimable only after its backoff.
+    let long = QueueOptions { lease_duration: TimeDelta::minutes(10), ..options };
+    let slow = store.enqueue(&key("slow", ExamType::Diagnostic), t0(), &long).await.unwrap().job;
+    store.claim_job(&slow.id, "stuck-worker", t0(), &long).await.unwrap().unwrap();
+    let deadline = t0() + long.attempt_timeout(ExamType::Diagnostic);
+    assert!(store.claim_job(&slow.id, "route", deadline, &long).await.unwrap().is_none());
+    let settled = store.get_job(&slow.id).await.unwrap().unwrap();
+    assert_eq!((settled.state, settled.last_error.unwrap().code.as_str()), (JobState::RetryWait, "queue.timeout"));
+    assert!(store.claim_job(&slow.id, "route", settled.run_at, &long).await.unwrap().is_some());
+
+    // On its last attempt the abandoned job dies instead, keeping its error; nothing to claim.
+    let one =
+        QueueOptions { retry: pregen_core::queue::RetryPolicy { max_attempts: 1, ..options.retry }, ..options };
+    let last = store.enqueue(&key("last", ExamType::Practice), t0(), &one).await.unwrap().job;
+    store.claim_job(&last.id, "killed-worker", t0(), &one).await.unwrap().unwrap();
+    assert!(store.claim_job(&last.id, "route", lease_end, &one).await.unwrap().is_none());
+    let dead = store.get_job(&last.id).await.unwrap().unwrap();
+    assert_eq!((dead.state, dead.last_error.unwrap().code.as_str()), (JobState::Dead, ABANDONED_CODE));
+
+    // A healthy running job is left alone.
+    let healthy = store.enqueue(&key("healthy", ExamType::Practice), t0(), &options).await.unwrap().job;
+    let running = store.claim_job(&healthy.id, "live-worker", t0(), &options).await.unwrap().unwrap();
+    assert!(
+        store.claim_job(&healthy.id, "route", t0() + TimeDelta::seconds(30), &options).await.unwrap().is_none()
+    );
+    assert_eq!(store.get_job(&healthy.id).await.unwrap().unwrap(), running);
+}
+
+pub async fn releases_are_counted_in_the_store_and_bounded(b: &impl Backend) {
+    let store = b.open().await;
+    let options = QueueOptions { max_releases: 1, ..QueueOptions::default() };
+    let job = store.enqueue(&key("budget", ExamType::Practice), t0(), &options).await.unwrap().job;
+    assert_eq!((job.releases, job.max_releases), (0, 1));
+    let mut now = t0();
+    let mut states = Vec::new();
+    // A sweep budget cuts every attempt: the first release is free, each later one spends an attempt.
+    for _ in 0..5 {
+        let Some(running) = store.claim_jobs("sweep", 1, now, &options).await.unwrap().pop() else { break };
+        now += TimeDelta::seconds(50);
+        let released = store.release_job(&running, now).await.unwrap();
+        states.push((released.state, released.attempt, released.releases));
+    }
+    assert_eq!(
+        states,
+        [
+            (JobState::Pending, 0, 1),
+            (JobState::RetryWait, 1, 2),
+            (JobState::RetryWait, 2, 3),
+            (JobState::Dead, 3, 4),
+        ],
+        "no endless loop: four sweeps, then the job is dead"
+    );
+    let dead = store.get_job(&job.id).await.unwrap().unwrap();
+    assert_eq!(dead.last_error.unwrap().code, "queue.release_limit");
+    assert_eq!(dead.finished_at, Some(now));
+    assert!(store.enqueue(&key("budget", ExamType::Practice), now, &options).await.unwrap().created);
 }

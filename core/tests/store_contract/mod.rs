@@ -247,6 +247,22 @@ macro_rules! store_contract_tests {
         }
 
         #[tokio::test]
+        async fn a_retry_after_in_the_year_9999_parks_the_job_only_until_the_cap() {
+            $crate::store_contract::jobs::a_retry_after_in_the_year_9999_parks_the_job_only_until_the_cap(
+                &$backend,
+            )
+            .await;
+        }
+        #[tokio::test]
+        async fn claiming_a_job_by_name_settles_it_when_its_holder_went_silent() {
+            $crate::store_contract::jobs::claiming_a_job_by_name_settles_it_when_its_holder_went_silent(&$backend)
+                .await;
+        }
+        #[tokio::test]
+        async fn releases_are_counted_in_the_store_and_bounded() {
+            $crate::store_contract::jobs::releases_are_counted_in_the_store_and_bounded(&$backend).await;
+        }
+        #[tokio::test]
         async fn the_job_store_agrees_with_the_pure_transitions() {
             let backend = $backend;
             let store = $crate::store_contract::Backend::open(&backend).await;
