@@ -64,6 +64,23 @@ impl StoreError {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         StoreError::InvalidInput { field, reason: reason.into() }
     }
+
+    /// The [`StoreError::LeaseLost`] of a write to `job` its caller no longer holds at `job.attempt`.
+    pub fn lease_lost(job: &crate::queue::Job) -> Self {
+        StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
+    }
+
+    /// A pure transition of the held `job` refused by the queue, as the store reports it: every refusal means
+    /// the caller must stop the attempt ([`StoreError::LeaseLost`]).
+    pub fn held_transition_refused(job: &crate::queue::Job, refusal: crate::queue::QueueError) -> Self {
+        use crate::queue::QueueError;
+        match refusal {
+            QueueError::LeaseLost { .. } | QueueError::NotRunning(_) | QueueError::Finished(_) => {
+                Self::lease_lost(job)
+            }
+            other => StoreError::LeaseLost(format!("job {} attempt {}: {other}", job.id, job.attempt)),
+        }
+    }
 }
 
 impl ErrorCode for StoreError {

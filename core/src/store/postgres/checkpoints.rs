@@ -19,9 +19,9 @@ impl CheckpointStore for PgStore {
         dropped: &[u32],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let holder = job.lease.as_ref().map(|l| l.holder.clone()).ok_or_else(|| lease_lost(job))?;
-        let attempt = i32::try_from(job.attempt).map_err(|_| lease_lost(job))?;
-        let Some(id) = Uuid::parse_str(job.id.as_str()).ok() else { return Err(lease_lost(job)) };
+        let holder = job.lease.as_ref().map(|l| l.holder.clone()).ok_or_else(|| StoreError::lease_lost(job))?;
+        let attempt = i32::try_from(job.attempt).map_err(|_| StoreError::lease_lost(job))?;
+        let Some(id) = Uuid::parse_str(job.id.as_str()).ok() else { return Err(StoreError::lease_lost(job)) };
         let mut slots = Vec::with_capacity(items.len());
         let mut questions = Vec::with_capacity(items.len());
         for item in items {
@@ -35,7 +35,7 @@ impl CheckpointStore for PgStore {
         let mut client = self.conn().await?;
         let tx = client.transaction().await?;
         if query_opt(&tx, &sql::JOB_HELD, &[&id, &holder, &attempt]).await?.is_none() {
-            return Err(lease_lost(job));
+            return Err(StoreError::lease_lost(job));
         }
         if !slots.is_empty() {
             execute(&tx, &sql::SAVE_JOB_ITEMS, &[&id, &slots, &questions, &attempt, &at(now)]).await?;
@@ -66,8 +66,4 @@ impl CheckpointStore for PgStore {
 /// A slot as the column's `integer`; one beyond it names no slot any exam has.
 fn slot_param(slot: u32) -> Result<i32, StoreError> {
     i32::try_from(slot).map_err(|_| StoreError::invalid("checkpoint", format!("slot {slot} is out of range")))
-}
-
-fn lease_lost(job: &Job) -> StoreError {
-    StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
 }

@@ -66,16 +66,12 @@ fn job_uuid(id: &JobId) -> Option<Uuid> {
     Uuid::parse_str(id.as_str()).ok()
 }
 
-fn lease_lost(job: &Job) -> StoreError {
-    StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
-}
-
 /// The id, holder and attempt that fence a change to a running job; `None` when the id names no stored job.
 fn fence(job: &Job) -> Result<Option<(Uuid, String, i32)>, StoreError> {
     let holder = job.lease.as_ref().map(|l| l.holder.clone()).ok_or_else(|| {
         StoreError::LeaseLost(format!("job {} is not held (state {})", job.id, job.state.as_str()))
     })?;
-    let attempt = i32::try_from(job.attempt).map_err(|_| lease_lost(job))?;
+    let attempt = i32::try_from(job.attempt).map_err(|_| StoreError::lease_lost(job))?;
     Ok(job_uuid(&job.id).map(|id| (id, holder, attempt)))
 }
 
@@ -121,14 +117,12 @@ async fn transition_held(
     job: &Job,
     transition: impl FnOnce(&Job, &str, u32) -> Result<Job, QueueError>,
 ) -> Result<Job, StoreError> {
-    let Some((id, holder, attempt)) = fence(job)? else { return Err(lease_lost(job)) };
+    let Some((id, holder, attempt)) = fence(job)? else { return Err(StoreError::lease_lost(job)) };
     let tx = client.transaction().await?;
     let stored = query_opt(&tx, &sql::JOB_FOR_UPDATE, &[&id]).await?;
-    let stored = stored.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))?;
-    let next = transition(&stored, &holder, job.attempt).map_err(|e| match e {
-        QueueError::LeaseLost { .. } | QueueError::NotRunning(_) | QueueError::Finished(_) => lease_lost(job),
-        other => StoreError::LeaseLost(format!("job {} attempt {}: {other}", job.id, job.attempt)),
-    })?;
+    let stored = stored.as_ref().map(read_job).transpose()?.ok_or_else(|| StoreError::lease_lost(job))?;
+    let next =
+        transition(&stored, &holder, job.attempt).map_err(|e| StoreError::held_transition_refused(job, e))?;
     let error = next.last_error.as_ref();
     let lease = next.lease.as_ref();
     let row = query_opt(
@@ -153,7 +147,7 @@ async fn transition_held(
         ],
     )
     .await?;
-    let written = row.as_ref().map(read_job).transpose()?.ok_or_else(|| lease_lost(job))?;
+    let written = row.as_ref().map(read_job).transpose()?.ok_or_else(|| StoreError::lease_lost(job))?;
     tx.commit().await?;
     Ok(written)
 }
@@ -357,7 +351,7 @@ impl JobStore for PgStore {
 
     async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError> {
         let client = self.conn().await?;
-        write_decision(&client, job, decision).await?.ok_or_else(|| lease_lost(job))
+        write_decision(&client, job, decision).await?.ok_or_else(|| StoreError::lease_lost(job))
     }
 
     async fn complete_job_with_exam(
@@ -369,11 +363,11 @@ impl JobStore for PgStore {
         if exam.user_id.as_str() != job.key.user_id || exam.exam_type != job.key.exam_type {
             return Err(StoreError::invalid("exam", format!("does not belong to job {}", job.id)));
         }
-        let Some((job_id, _, _)) = fence(job)? else { return Err(lease_lost(job)) };
+        let Some((job_id, _, _)) = fence(job)? else { return Err(StoreError::lease_lost(job)) };
         let decision = Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
         let mut client = self.conn().await?;
         let tx = client.transaction().await?;
-        let done = write_decision(&tx, job, &decision).await?.ok_or_else(|| lease_lost(job))?;
+        let done = write_decision(&tx, job, &decision).await?.ok_or_else(|| StoreError::lease_lost(job))?;
         let mut ids = super::exams::insert_rows(&tx, &[(exam, Some(job_id))]).await?;
         tx.commit().await?;
         let exam_id = ids.pop().ok_or_else(|| StoreError::Database("insert returned no id".into()))?;
@@ -389,11 +383,11 @@ impl JobStore for PgStore {
         if !job.key.is_bank() || exam.exam_type != job.key.exam_type {
             return Err(StoreError::invalid("exam", format!("job {} is not a bank job of its type", job.id)));
         }
-        let Some((job_id, _, _)) = fence(job)? else { return Err(lease_lost(job)) };
+        let Some((job_id, _, _)) = fence(job)? else { return Err(StoreError::lease_lost(job)) };
         let decision = Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
         let mut client = self.conn().await?;
         let tx = client.transaction().await?;
-        let done = write_decision(&tx, job, &decision).await?.ok_or_else(|| lease_lost(job))?;
+        let done = write_decision(&tx, job, &decision).await?.ok_or_else(|| StoreError::lease_lost(job))?;
         let stored = super::bank::insert_bank_row(&tx, &exam, Some(job_id)).await?;
         tx.commit().await?;
         Ok((done, stored.id))

@@ -19,7 +19,7 @@ impl CheckpointStore for SqliteStore {
         dropped: &[u32],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let holder = job.lease.as_ref().map(|l| l.holder.clone()).ok_or_else(|| lease_lost(job))?;
+        let holder = job.lease.as_ref().map(|l| l.holder.clone()).ok_or_else(|| StoreError::lease_lost(job))?;
         let rows = items
             .iter()
             .map(|item| {
@@ -36,7 +36,7 @@ impl CheckpointStore for SqliteStore {
                 .and_then(|mut st| st.query_row(params![id, holder, attempt], |r| r.get(0)).optional())
                 .map_err(db_error)?;
             if held.is_none() {
-                return Err(lease_lost(&job));
+                return Err(StoreError::lease_lost(&job));
             }
             let mut save = conn.prepare_cached(sql::SAVE_JOB_ITEM).map_err(db_error)?;
             for (slot, json) in &rows {
@@ -72,10 +72,6 @@ impl CheckpointStore for SqliteStore {
             })
             .collect()
     }
-}
-
-fn lease_lost(job: &Job) -> StoreError {
-    StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
 }
 
 #[cfg(test)]

@@ -53,10 +53,6 @@ fn enqueue_one(
     Ok(Enqueued { created: inserted == 1 && job.id.as_str() == id, job })
 }
 
-fn lease_lost(job: &Job) -> StoreError {
-    StoreError::LeaseLost(format!("job {} attempt {} is no longer held by this worker", job.id, job.attempt))
-}
-
 /// Applies a pure transition of a running job (`queue::heartbeat`, `queue::release`) to the stored row and writes
 /// the result, fenced on the caller's holder and attempt: the store keeps the queue module's rule instead of a
 /// second one in SQL. Every refusal (the job gone, finished, taken over, its lease or deadline passed) is
@@ -67,11 +63,10 @@ fn transition_held(
     transition: impl FnOnce(&Job, &str, u32) -> Result<Job, QueueError>,
 ) -> Result<Job, StoreError> {
     let (holder, attempt) = fence(job)?;
-    let stored = query_job(conn, sql::JOB_BY_ID, params![job.id.as_str()])?.ok_or_else(|| lease_lost(job))?;
-    let next = transition(&stored, &holder, job.attempt).map_err(|e| match e {
-        QueueError::LeaseLost { .. } | QueueError::NotRunning(_) | QueueError::Finished(_) => lease_lost(job),
-        other => StoreError::LeaseLost(format!("job {} attempt {}: {other}", job.id, job.attempt)),
-    })?;
+    let stored =
+        query_job(conn, sql::JOB_BY_ID, params![job.id.as_str()])?.ok_or_else(|| StoreError::lease_lost(job))?;
+    let next =
+        transition(&stored, &holder, job.attempt).map_err(|e| StoreError::held_transition_refused(job, e))?;
     let error = next.last_error.as_ref();
     let lease = next.lease.as_ref();
     query_job(
@@ -95,7 +90,7 @@ fn transition_held(
             i64::from(next.releases),
         ],
     )?
-    .ok_or_else(|| lease_lost(job))
+    .ok_or_else(|| StoreError::lease_lost(job))
 }
 
 fn write_decision(conn: &Connection, job: &Job, decision: &Decision) -> Result<Option<Job>, StoreError> {
@@ -247,7 +242,7 @@ impl JobStore for SqliteStore {
     async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError> {
         let (job, decision) = (job.clone(), decision.clone());
         self.with_writer(move |conn| {
-            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
+            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| StoreError::lease_lost(&job))?;
             Ok(done)
         })
         .await
@@ -267,7 +262,7 @@ impl JobStore for SqliteStore {
         self.with_writer(move |conn| {
             let decision =
                 Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
-            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
+            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| StoreError::lease_lost(&job))?;
             let exam_id = uuid::Uuid::new_v4().to_string();
             super::exams::insert_row(conn, &exam_id, &exam, &json, Some(job.id.as_str()))?;
             Ok((done, exam_id))
@@ -289,7 +284,7 @@ impl JobStore for SqliteStore {
         self.with_writer(move |conn| {
             let decision =
                 Decision { state: JobState::Succeeded, run_at: None, last_error: None, decided_at: now };
-            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| lease_lost(&job))?;
+            let done = write_decision(conn, &job, &decision)?.ok_or_else(|| StoreError::lease_lost(&job))?;
             let stored = super::bank::insert_bank_row(conn, &exam, &json, Some(job.id.as_str()))?;
             Ok((done, stored.id))
         })
