@@ -12,7 +12,7 @@ use super::handler::{HandlerOutput, JobContext, JobHandler};
 use super::signal::{StoreFailures, stopped};
 use crate::clock::Clock;
 use crate::error::ErrorCode;
-use crate::queue::{Job, JobError, JobState, Outcome, QueueOptions, decide};
+use crate::queue::{Job, JobError, JobId, JobState, Outcome, QueueOptions, decide};
 use crate::store::{JobStore, StoreError};
 
 /// The error code of an attempt whose handler panicked.
@@ -140,17 +140,17 @@ impl Runner {
                     }
                 },
                 _ = tokio::time::sleep_until(deadline) => {
-                    task.abort();
+                    stop_attempt(&mut task, &current.id).await;
                     tracing::warn!("[BGJob] {} timed out on attempt {}", current.id, current.attempt);
                     break Err(Outcome::TimedOut);
                 }
                 _ = tokio::time::sleep_until(stop_at) => {
-                    task.abort();
+                    stop_attempt(&mut task, &current.id).await;
                     return self.release(&current).await;
                 }
                 // A closed channel (its pool dropped) is a stop too.
                 () = stopped(&mut hard_stop) => {
-                    task.abort();
+                    stop_attempt(&mut task, &current.id).await;
                     return self.release(&current).await;
                 }
                 _ = beat.tick() => {
@@ -162,12 +162,12 @@ impl Runner {
                             }
                         }
                         Err(StoreError::LeaseLost(_)) if Instant::now() >= deadline => {
-                            task.abort();
+                            stop_attempt(&mut task, &current.id).await;
                             tracing::warn!("[BGJob] {} timed out on attempt {}", current.id, current.attempt);
                             break Err(Outcome::TimedOut);
                         }
                         Err(StoreError::LeaseLost(why)) => {
-                            task.abort();
+                            stop_attempt(&mut task, &current.id).await;
                             tracing::warn!("[BGJob] {} lost its lease, stopping: {why}", current.id);
                             return RunOutcome::LeaseLost;
                         }
@@ -247,5 +247,21 @@ impl Runner {
             None => RunOutcome::Succeeded(None),
             Some(e) => RunOutcome::Failed(e.code.clone()),
         })
+    }
+}
+
+/// How long a stopped attempt's task is waited for after it is cancelled: it ends at its next `.await`, which a
+/// well-behaved handler reaches at once; one stuck in blocking code is left behind (and logged).
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// Cancels an attempt and waits, up to [`STOP_WAIT`], until its handler future is gone, so a job is written back
+/// (released, timed out, lost) once its attempt stopped, and another worker never starts it beside a live one.
+async fn stop_attempt<T>(task: &mut tokio::task::JoinHandle<T>, job: &JobId) {
+    task.abort();
+    if tokio::time::timeout(STOP_WAIT, task).await.is_err() {
+        tracing::warn!(
+            "[BGJob] {job}: the stopped attempt did not end within {} s (its handler blocks without yielding)",
+            STOP_WAIT.as_secs()
+        );
     }
 }
