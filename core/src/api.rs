@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::exam::Exam;
+use crate::exam::ExamJson;
 use crate::store::{ClaimedExam, iso};
 
 /// The reason the get route gives when nothing can be served.
@@ -20,8 +20,8 @@ pub enum GetExamBody {
         /// The claimed exam's id.
         #[serde(rename = "examId")]
         exam_id: String,
-        /// The exam JSON, `{questions: [...]}`.
-        questions: Exam,
+        /// The exam JSON, `{questions: [...]}`, as stored.
+        questions: ExamJson,
         /// When the exam would have expired, ISO-8601.
         #[serde(rename = "expiresAt")]
         expires_at: String,
@@ -54,7 +54,7 @@ impl GetExamBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exam::{ExamType, Question};
+    use crate::exam::{Exam, ExamType, Question};
     use crate::store::UserId;
     use chrono::DateTime;
 
@@ -67,7 +67,7 @@ mod tests {
             id: "e1".into(),
             user_id: UserId::parse("u").unwrap(),
             exam_type: ExamType::Practice,
-            exam: Exam::new(Vec::<Question>::new()),
+            exam: ExamJson::of(&Exam::new(Vec::<Question>::new())),
             created_at: t,
             expires_at: t,
             used_at: t,

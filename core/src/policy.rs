@@ -130,6 +130,12 @@ impl Policy {
     pub fn missing(&self, stock: u32) -> u32 {
         self.stock_target.saturating_sub(stock)
     }
+
+    /// The most exams a stock count reads: the target, and at least one (so "is anything servable" is still
+    /// answered with a target of 0). Counting further never changes [`Policy::missing`].
+    pub fn stock_count_bound(&self) -> u32 {
+        self.stock_target.max(1)
+    }
 }
 
 /// Serialises a `TimeDelta` as whole milliseconds, the unit every binding and config file uses.

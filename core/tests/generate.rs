@@ -197,7 +197,7 @@ async fn the_handler_stores_the_exam_with_its_jobs_completion() {
     let claim =
         store.claim_exam(&UserId::parse("user-1").unwrap(), ExamType::Diagnostic, Utc::now()).await.unwrap();
     let claim = claim.unwrap();
-    assert!(validate_exam(&claim.exam, &ExamSpec::diagnostic()).is_valid());
+    assert!(validate_exam(&claim.exam.parse().unwrap(), &ExamSpec::diagnostic()).is_valid());
 
     // A second job for a user whose stock is full does nothing, and stores nothing.
     let again = store.enqueue(&JobKey::new("user-2", ExamType::Practice), Utc::now(), &options).await.unwrap().job;

@@ -76,7 +76,7 @@ async fn a_batch_is_submitted_then_collected_once_with_repairs() {
     assert_eq!(stats.total_generated, 3);
     for (user, exam_type) in [("u1", ExamType::Practice), ("u2", ExamType::Diagnostic)] {
         let claim = store.claim_exam(&UserId::parse(user).unwrap(), exam_type, Utc::now()).await.unwrap().unwrap();
-        assert!(validate_exam(&claim.exam, &ExamSpec::builtin(exam_type)).is_valid());
+        assert!(validate_exam(&claim.exam.parse().unwrap(), &ExamSpec::builtin(exam_type)).is_valid());
     }
     // Errored and expired results were repaired with direct requests.
     let direct = sim.log().iter().filter(|r| r.path == "/v1/messages").count();

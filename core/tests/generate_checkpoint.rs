@@ -170,8 +170,9 @@ async fn an_attempt_cut_by_the_budget_is_resumed_by_the_next_drain() {
     assert_eq!(first_round, 225 - 80, "the resumed attempt's first round asked only for the missing items");
     let exam =
         second.claim_exam(&UserId::parse("u2").unwrap(), ExamType::Practice, Utc::now()).await.unwrap().unwrap();
-    assert!(validate_exam(&exam.exam, &ExamSpec::practice()).is_valid());
-    let kept = stems(exam.exam.questions.iter().map(|q| q.question.clone()));
+    let exam = exam.exam.parse().unwrap();
+    assert!(validate_exam(&exam, &ExamSpec::practice()).is_valid());
+    let kept = stems(exam.questions.iter().map(|q| q.question.clone()));
     // Items without the cue are never sent back: every one of them saved by the first attempt is in the exam.
     let uncued: Vec<_> = saved.iter().filter(|i| !key_is_strictly_longest(&i.question)).collect();
     assert!(!uncued.is_empty() && uncued.iter().all(|i| kept.contains(&i.question.question)));

@@ -48,7 +48,7 @@ async fn trigger_then_work_then_get_serves_a_valid_exam_once() {
     let GetExamBody::Served { questions, .. } = s.get_exam(&user("u1"), ExamType::Practice).await.unwrap() else {
         panic!("a practice exam was ready");
     };
-    assert!(validate_exam(&questions, &ExamSpec::practice()).is_valid());
+    assert!(validate_exam(&questions.parse().unwrap(), &ExamSpec::practice()).is_valid());
     let again = s.get_exam(&user("u1"), ExamType::Practice).await.unwrap();
     assert!(matches!(again, GetExamBody::NotAvailable { .. }), "served once only");
     // The claim queued a refill.

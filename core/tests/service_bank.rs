@@ -121,7 +121,7 @@ async fn the_sweep_fills_the_bank_and_gets_never_repeat_an_exam_to_a_user(backen
     for _ in 0..3 {
         let body = s.get_exam(&user("u1"), ExamType::Diagnostic).await.unwrap();
         let GetExamBody::Served { exam_id, questions, .. } = &body else { panic!("the bank had an unseen exam") };
-        assert!(validate_exam(questions, &ExamSpec::diagnostic()).is_valid());
+        assert!(validate_exam(&questions.parse().unwrap(), &ExamSpec::diagnostic()).is_valid());
         assert!(seen.insert(exam_id.clone()), "an exam came back to the same user");
     }
     // Two users may receive the same exam: the least assigned first.

@@ -3,6 +3,7 @@
 
 mod blueprint;
 mod file;
+mod json;
 mod model;
 mod read;
 mod shuffle;
@@ -12,6 +13,7 @@ mod validate;
 
 pub use blueprint::{Domain, Kn};
 pub use file::{ExamFile, ExamFileError, FrontMatter, read_exam_file};
+pub use json::ExamJson;
 pub use model::{DomainField, Exam, ExamType, Question, UnknownExamType};
 pub use shuffle::shuffle_options;
 pub use spec::{Allocation, ExamSpec, ItemSlot, SpecError};

@@ -58,7 +58,8 @@ pub trait ExamStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<ClaimedExam>, StoreError>;
 
-    /// How many exams of (user, type) count toward the stock target at `now`.
+    /// How many exams of (user, type) count toward the stock target at `now`, counted up to
+    /// [`Policy::stock_count_bound`] (the refill check needs no more, and a user with many exams costs no more).
     async fn stock(
         &self,
         user: &UserId,

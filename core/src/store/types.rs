@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use crate::exam::{Exam, ExamSpec, ExamType, ValidationReport, validate_exam};
+use crate::exam::{Exam, ExamJson, ExamSpec, ExamType, ValidationReport, validate_exam};
 use crate::policy::Policy;
 use crate::queue::LogEscaped;
 
@@ -154,6 +154,16 @@ impl NewExam {
     }
 }
 
+/// A claimed exam's stored text as an [`ExamJson`]; text that is not one JSON value is [`StoreError::Corrupt`],
+/// naming `what` (`exam`, `bank exam`) and its id.
+pub(crate) fn stored_exam_json(
+    what: &str,
+    id: &dyn std::fmt::Display,
+    json: String,
+) -> Result<ExamJson, StoreError> {
+    ExamJson::from_stored(json).map_err(|e| StoreError::Corrupt(format!("{what} {id} JSON: {e}")))
+}
+
 /// An exam handed out by a claim: it is marked used, and no other caller can receive it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedExam {
@@ -163,8 +173,8 @@ pub struct ClaimedExam {
     pub user_id: UserId,
     /// Its type.
     pub exam_type: ExamType,
-    /// The items.
-    pub exam: Exam,
+    /// The exam's stored JSON text, served as it is; [`ExamJson::parse`] gives the items.
+    pub exam: ExamJson,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
     /// When it would have expired.

@@ -27,12 +27,35 @@ pub async fn claim_takes_the_newest_unused_unexpired_exam_once(b: &impl Backend)
     assert_eq!(first.used_at, now);
     assert_eq!(first.created_at, t0() + TimeDelta::hours(1));
     assert_eq!(first.expires_at, t0() + TimeDelta::hours(1) + TimeDelta::days(7));
-    assert_eq!(first.exam.questions.len(), 8);
-    assert_eq!(first.exam, synthetic_exam(&super::tiny_spec(), 2), "the items come back as stored");
+    let stored = synthetic_exam(&super::tiny_spec(), 2);
+    assert_eq!(first.exam.parse().unwrap(), stored, "the items come back as stored");
+    assert_eq!(
+        first.exam.as_str(),
+        serde_json::to_string(&stored).unwrap(),
+        "the stored text is served as it is, in the serialized form"
+    );
     let second = store.claim_exam(&user("u1"), ExamType::Practice, now).await.unwrap().unwrap();
     assert_eq!(second.id, older);
     assert!(store.claim_exam(&user("u1"), ExamType::Practice, now).await.unwrap().is_none());
     assert!(store.claim_exam(&user("u2"), ExamType::Practice, now).await.unwrap().is_none());
+}
+
+/// The stock counts unused, unexpired exams of the (user, type), and stops at the target (the bound is the
+/// policy's, at least one).
+pub async fn stock_counts_up_to_the_target(b: &impl Backend) {
+    let store = b.open().await;
+    let now = t0() + TimeDelta::hours(1);
+    let exams = (0..5).map(|i| new_exam("u1", ExamType::Practice, t0(), i)).collect();
+    store.insert_exams(exams).await.unwrap();
+    store.insert_exam(new_exam("u1", ExamType::Diagnostic, t0() - TimeDelta::days(30), 9)).await.unwrap();
+    store.claim_exam(&user("u1"), ExamType::Practice, now).await.unwrap().unwrap();
+    for (target, want) in [(0, 1), (1, 1), (3, 3), (4, 4), (10, 4)] {
+        let policy = Policy { stock_target: target, ..Policy::default() };
+        let got = store.stock(&user("u1"), ExamType::Practice, now, &policy).await.unwrap();
+        assert_eq!(got, want, "target {target}");
+        assert_eq!(policy.missing(got), target.saturating_sub(4), "target {target}");
+        assert_eq!(store.stock(&user("u1"), ExamType::Diagnostic, now, &policy).await.unwrap(), 0, "expired");
+    }
 }
 
 /// Exams stored at the same instant are claimed newest-stored first, as SQLite's rowid orders them.

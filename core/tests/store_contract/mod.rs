@@ -66,6 +66,11 @@ macro_rules! store_contract_tests {
         }
 
         #[tokio::test]
+        async fn stock_counts_up_to_the_target() {
+            $crate::store_contract::exams::stock_counts_up_to_the_target(&$backend).await;
+        }
+
+        #[tokio::test]
         async fn exams_stored_at_one_instant_are_claimed_last_stored_first() {
             $crate::store_contract::exams::exams_stored_at_one_instant_are_claimed_last_stored_first(&$backend)
                 .await;

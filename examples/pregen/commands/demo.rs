@@ -13,7 +13,7 @@ use pregen_core::config::PreGenOptions;
 use pregen_core::exam::{ExamSpec, ExamType, validate_exam};
 use pregen_core::queue::JobId;
 use pregen_core::service::Trigger;
-use pregen_core::store::UserId;
+use pregen_core::store::{StoreError, UserId};
 use serde_json::json;
 
 use crate::context::{Claude, Context};
@@ -59,7 +59,10 @@ pub(crate) async fn run(db: Option<&str>, args: Args) -> Result<Outcome, CliErro
     let claimed = ctx.service.get_exam(&users[0], ExamType::Practice).await?;
     let claimed_report = match &claimed {
         GetExamBody::Served { exam_id, questions, .. } => {
-            let report = validate_exam(questions, &ExamSpec::practice());
+            let questions = questions
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("the claimed exam {exam_id} is not an exam: {e}")))?;
+            let report = validate_exam(&questions, &ExamSpec::practice());
             let mut positions = [0usize; 4];
             for q in &questions.questions {
                 if let Some(p) = q.options.iter().position(|o| *o == q.correct_answer) {

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::exams::COUNTER_SHARDS;
 use super::{Db, PgStore, at, count, get, query, query_one, query_opt, sql_bank as sql};
-use crate::exam::{Exam, ExamType};
+use crate::exam::ExamType;
 use crate::policy::{BankPolicy, Policy};
+use crate::store::types::stored_exam_json;
 use crate::store::{
     BankAnalytics, BankCleanupReport, BankInsert, BankStore, BankTypeAnalytics, BankTypePlan, ClaimedExam,
     NewBankExam, StoreError, UserId,
@@ -127,8 +128,7 @@ impl BankStore for PgStore {
                 tracing::debug!("[Pre-Gen] {user} received bank exam {id}'s content concurrently: picking again");
                 continue;
             };
-            let exam: Exam = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("bank exam {id} JSON: {e}")))?;
+            let exam = stored_exam_json("bank exam", &id, json)?;
             return Ok(Some(ClaimedExam {
                 id: id.to_string(),
                 user_id: user.clone(),

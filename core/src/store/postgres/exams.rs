@@ -5,8 +5,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::{Db, PgStore, at, count, execute, get, query, query_one, query_opt, sql};
-use crate::exam::{Exam, ExamType};
+use crate::exam::ExamType;
 use crate::policy::Policy;
+use crate::store::types::stored_exam_json;
 use crate::store::{
     AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, ExamStore, GenerationSummary, MissingExams,
     NewExam, StoreError, TokenTotals, TypeStock, UserExamStats, UserId, iso,
@@ -109,8 +110,7 @@ impl ExamStore for PgStore {
         };
         let id: Uuid = get(&row, 0)?;
         let json: String = get(&row, 1)?;
-        let exam: Exam =
-            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("exam {id} JSON: {e}")))?;
+        let exam = stored_exam_json("exam", &id, json)?;
         Ok(Some(ClaimedExam {
             id: id.to_string(),
             user_id: user.clone(),
@@ -131,7 +131,8 @@ impl ExamStore for PgStore {
     ) -> Result<u32, StoreError> {
         let cutoff = at(policy.stock_cutoff(now));
         let client = self.conn().await?;
-        let row = query_one(&client, &sql::STOCK, &[&user.as_str(), &exam_type.as_str(), &cutoff]).await?;
+        let bound = i64::from(policy.stock_count_bound());
+        let row = query_one(&client, &sql::STOCK, &[&user.as_str(), &exam_type.as_str(), &cutoff, &bound]).await?;
         Ok(u32::try_from(count(&row, 0)?).unwrap_or(u32::MAX))
     }
 

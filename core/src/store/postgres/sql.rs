@@ -107,12 +107,16 @@ RETURNING e.id, e.questions::text, e.created_at, e.expires_at",
     types: &[TEXT, TEXT, TS],
 };
 
-/// $1 user, $2 type, $3 stock cut-off.
+/// Counts at most $4 rows: the refill check needs no more than the target. $1 user, $2 type, $3 stock cut-off,
+/// $4 bound.
 pub(crate) const STOCK: Sql = Sql {
     text: "
-SELECT count(*) FROM pregen.pre_generated_exams
-WHERE user_id = $1 AND exam_type = $2 AND NOT used AND expires_at > $3",
-    types: &[TEXT, TEXT, TS],
+SELECT count(*) FROM (
+    SELECT 1 FROM pregen.pre_generated_exams
+    WHERE user_id = $1 AND exam_type = $2 AND NOT used AND expires_at > $3
+    LIMIT $4
+) AS counted",
+    types: &[TEXT, TEXT, TS, INT8],
 };
 
 /// Every (active user, type) pair below target, counting each pair's stock by an index probe: the faster form

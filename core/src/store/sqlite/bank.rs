@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, db_error, from_ms, sql_bank as sql, to_ms};
-use crate::exam::{Exam, ExamType};
+use crate::exam::ExamType;
 use crate::policy::{BankPolicy, Policy};
+use crate::store::types::stored_exam_json;
 use crate::store::{
     BankAnalytics, BankCleanupReport, BankInsert, BankStore, BankTypeAnalytics, BankTypePlan, ClaimedExam,
     NewBankExam, StoreError, UserId,
@@ -131,8 +132,7 @@ impl BankStore for SqliteStore {
         let (raw, max) = (user.as_str().to_owned(), i64::from(bank.max_assignments));
         let row = self.with_writer(move |conn| assign(conn, &raw, exam_type, to_ms(now), max)).await?;
         let Some((id, json, created_at, expires_at)) = row else { return Ok(None) };
-        let exam: Exam =
-            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("bank exam {id} JSON: {e}")))?;
+        let exam = stored_exam_json("bank exam", &id, json)?;
         Ok(Some(ClaimedExam {
             id,
             user_id: user.clone(),

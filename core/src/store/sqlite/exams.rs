@@ -5,8 +5,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, db_error, from_ms, sql, to_ms};
-use crate::exam::{Exam, ExamType};
+use crate::exam::ExamType;
 use crate::policy::Policy;
+use crate::store::types::stored_exam_json;
 use crate::store::{
     AnalyticsCounts, ClaimedExam, CleanupReport, ExamAnalytics, ExamStore, GenerationSummary, MissingExams,
     NewExam, StoreError, TokenTotals, TypeStock, UserExamStats, UserId, iso,
@@ -107,8 +108,7 @@ impl ExamStore for SqliteStore {
         let Some((id, json, created_at, expires_at)) = row else {
             return Ok(None);
         };
-        let exam: Exam =
-            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("exam {id} JSON: {e}")))?;
+        let exam = stored_exam_json("exam", &id, json)?;
         Ok(Some(ClaimedExam {
             id,
             user_id: user,
@@ -128,12 +128,12 @@ impl ExamStore for SqliteStore {
         policy: &Policy,
     ) -> Result<u32, StoreError> {
         let user = user.clone();
-        let cutoff = to_ms(policy.stock_cutoff(now));
+        let (cutoff, bound) = (to_ms(policy.stock_cutoff(now)), i64::from(policy.stock_count_bound()));
         let n: i64 = self
             .with_conn(move |conn| {
                 conn.prepare_cached(sql::STOCK)
                     .and_then(|mut st| {
-                        st.query_row(params![user.as_str(), exam_type.as_str(), cutoff], |r| r.get(0))
+                        st.query_row(params![user.as_str(), exam_type.as_str(), cutoff, bound], |r| r.get(0))
                     })
                     .map_err(db_error)
             })

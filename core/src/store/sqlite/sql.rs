@@ -58,10 +58,14 @@ WHERE rowid = (
 )
 RETURNING id, created_at, expires_at";
 
-/// ?1 user, ?2 type, ?3 stock cut-off.
+/// Counts at most ?4 rows: the refill check needs no more than the target. ?1 user, ?2 type, ?3 stock cut-off,
+/// ?4 bound.
 pub(crate) const STOCK: &str = "
-SELECT COUNT(*) FROM pre_generated_exams
-WHERE user_id = ?1 AND exam_type = ?2 AND used = 0 AND expires_at > ?3";
+SELECT COUNT(*) FROM (
+    SELECT 1 FROM pre_generated_exams
+    WHERE user_id = ?1 AND exam_type = ?2 AND used = 0 AND expires_at > ?3
+    LIMIT ?4
+)";
 
 /// Every (active user, type) pair below target, in one statement. ?1 active since, ?2 stock cut-off, ?3 target.
 pub(crate) const PLAN_MISSING: &str = "
