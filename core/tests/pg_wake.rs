@@ -158,3 +158,41 @@ async fn listeners(db: &TestDb) -> i64 {
         .unwrap();
     row.get(0)
 }
+
+/// Job ends reach `pregen_job_ends` only for jobs a waiter marked: an unwatched job's end takes no notify lock at
+/// its commit. Notifications arrive in commit order, so the first one seen is the awaited job's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_awaited_job_notifies_its_end() {
+    use futures::StreamExt;
+    use pregen_core::store::postgres::tokio_postgres::{self, AsyncMessage, NoTls};
+
+    let db = TestDb::create().await;
+    let (waiter, worker) = (db.store(1).await, db.store(2).await);
+    let (raw, mut connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
+    let (tx, mut ends) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let AsyncMessage::Notification(n) = message {
+                let _ = tx.send(n.payload().to_owned());
+            }
+        }
+    });
+    raw.batch_execute("LISTEN pregen_job_ends").await.unwrap();
+
+    let options = QueueOptions::default();
+    worker.enqueue(&key("unwatched", ExamType::Practice), t0(), &options).await.unwrap();
+    worker.enqueue(&key("watched", ExamType::Practice), t0(), &options).await.unwrap();
+    let mut held = worker.claim_jobs("w", 2, t0(), &options).await.unwrap();
+    held.sort_by(|a, b| a.key.user_id.cmp(&b.key.user_id));
+    let (unwatched, watched) = (held.remove(0), held.remove(0));
+    assert_eq!(unwatched.key.user_id, "unwatched");
+
+    let ended = Arc::new(Notify::new());
+    let _subscription = waiter.subscribe_job_end(&watched.id, Arc::clone(&ended)).await.unwrap();
+    worker.complete_job_with_exam(&unwatched, tiny_exam_for(&unwatched, t0()), t0()).await.unwrap();
+    worker.complete_job_with_exam(&watched, tiny_exam_for(&watched, t0()), t0()).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(20), ends.recv()).await.expect("a job-end notification");
+    assert_eq!(first.as_deref(), Some(watched.id.as_str()), "the unwatched job's end sent nothing");
+    woken(&ended, "the watched job's end").await;
+}

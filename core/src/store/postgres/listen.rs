@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::AsyncMessage;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{PgStore, classify};
+use super::{PgStore, classify, execute, sql};
 use crate::queue::JobId;
 use crate::store::{JobWakeups, StoreError, WakeHandle, Wakeups};
 
@@ -207,12 +207,19 @@ impl JobWakeups for PgStore {
         }
     }
 
+    /// Listens for the job's end, then marks the job awaited: only awaited jobs notify their end (see the
+    /// `awaited_job_ends` migration), and marking after listening leaves no gap, since the caller looks at the
+    /// job after this returns.
     async fn subscribe_job_end(&self, id: &JobId, notify: Arc<Notify>) -> Result<Wakeups, StoreError> {
         match &self.listener {
             Some(listener) => {
                 // As the database spells it; an id that is not a uuid names no job and is never signalled.
-                let id = uuid::Uuid::parse_str(id.as_str()).map_or_else(|_| id.0.clone(), |u| u.to_string());
-                listener.subscribe(Interest::End(id), notify).await
+                let Ok(uuid) = uuid::Uuid::parse_str(id.as_str()) else {
+                    return listener.subscribe(Interest::End(id.0.clone()), notify).await;
+                };
+                let subscribed = listener.subscribe(Interest::End(uuid.to_string()), notify).await?;
+                execute(&self.conn().await?, &sql::MARK_AWAITED, &[&uuid]).await?;
+                Ok(subscribed)
             }
             None => Ok(Wakeups::Polling),
         }

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("20260601000500", "job_end_wakeups"),
     migration!("20260601000600", "legacy_imports"),
     migration!("20260601000700", "exam_bank"),
+    migration!("20260601000800", "awaited_job_ends"),
 ];
 
 /// The advisory lock key every migrating process takes (`pregen` in ASCII), so two processes migrating at once

@@ -299,6 +299,15 @@ WHERE state IN ('pending', 'running', 'retry_wait')
     types: &[Type::TEXT_ARRAY, Type::TEXT_ARRAY],
 };
 
+/// Marks an unfinished job as waited for, so its end is notified on `pregen_job_ends` (the `awaited_job_ends`
+/// migration). $1 id.
+pub(crate) const MARK_AWAITED: Sql = Sql {
+    text: "
+UPDATE pregen.jobs SET awaited = true
+WHERE id = $1 AND NOT awaited AND state IN ('pending', 'running', 'retry_wait')",
+    types: &[UUID],
+};
+
 /// $1 id.
 pub(crate) const JOB_BY_ID: Sql =
     Sql { text: concat!("SELECT ", job_columns!(), " FROM pregen.jobs WHERE id = $1"), types: &[UUID] };
