@@ -1,13 +1,14 @@
-//! Queue throughput on Postgres beside pg-boss on the same server in the same run: 20,000 no-op jobs enqueued
-//! one by one (each enqueue awaited, committed durably) while a worker pool of 1, 4 and 16 workers claims, runs
-//! and completes them; throughput is jobs completed per second from the first enqueue to the last completion.
+//! Queue throughput on Postgres beside pg-boss on the same server in the same run: 20,000 no-op jobs enqueued by
+//! one producer and by 64 concurrent producers (each enqueue awaited, committed durably; a producer sends its next
+//! job when the last is committed) while a worker pool of 1, 4 and 16 workers claims, runs and completes them;
+//! throughput is jobs completed per second from the first enqueue to the last completion.
 //! pg-boss runs the same workload through `benches/pgboss/bench.mjs` (its npm package pinned in the lockfile;
 //! `npm ci` there first), when `node` and its packages are present.
 //!
 //! Run: `(cd benches/pgboss && npm ci) && cargo bench -p pregen-benches --features postgres --bench pg_queue`.
 //! The server is `PREGEN_BENCH_DATABASE_URL` (default: the local server as `postgres`); the database
-//! `pregen_bench_queue` is created afresh for each run. `PREGEN_BENCH_JOBS` and `PREGEN_BENCH_WORKERS` (e.g. `1,4`)
-//! shorten a run; `PREGEN_BENCH_NO_NOTIFY=1` turns the jobs table's NOTIFY triggers off (a diagnostic of their
+//! `pregen_bench_queue` is created afresh for each run. `PREGEN_BENCH_JOBS`, `PREGEN_BENCH_WORKERS` (e.g. `1,4`)
+//! and `PREGEN_BENCH_PRODUCERS` (e.g. `1,64`) shorten a run; `PREGEN_BENCH_NO_NOTIFY=1` turns the jobs table's NOTIFY triggers off (a diagnostic of their
 //! cost, not a product setting).
 
 use std::path::PathBuf;
@@ -36,12 +37,12 @@ fn jobs() -> usize {
     std::env::var("PREGEN_BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(JOBS)
 }
 
-/// The worker counts: `PREGEN_BENCH_WORKERS` (comma-separated), else 1, 4 and 16.
-fn worker_counts() -> Vec<usize> {
-    std::env::var("PREGEN_BENCH_WORKERS")
+/// A comma-separated list of counts from `var`, else `default`.
+fn counts(var: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(var)
         .ok()
         .map(|v| v.split(',').filter_map(|w| w.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1, 4, 16])
+        .unwrap_or_else(|| default.to_vec())
 }
 
 fn server_url() -> String {
@@ -70,7 +71,7 @@ async fn fresh_database() {
     admin.batch_execute(&format!("CREATE DATABASE {DATABASE}")).await.expect("create");
 }
 
-async fn pregen(workers: usize) -> (f64, Latencies) {
+async fn pregen(workers: usize, producers: usize) -> (f64, Latencies) {
     fresh_database().await;
     let options = PgOptions { max_connections: workers + 4, ..PgOptions::default() };
     let store = PgStore::connect(&database_url(), options).await.expect("open");
@@ -91,14 +92,26 @@ async fn pregen(workers: usize) -> (f64, Latencies) {
     let notify = pool.notifier();
     let jobs = jobs();
     let start = Instant::now();
+    let producing: Vec<_> = (0..producers)
+        .map(|p| {
+            let (store, notify) = (store.clone(), Arc::clone(&notify));
+            tokio::spawn(async move {
+                let mut enqueue = Latencies::default();
+                for i in (p..jobs).step_by(producers) {
+                    let exam_type = if i % 2 == 0 { ExamType::Diagnostic } else { ExamType::Practice };
+                    let key = JobKey::new(format!("user-{i}"), exam_type);
+                    let t = Instant::now();
+                    store.enqueue(&key, Utc::now(), &queue).await.expect("enqueue");
+                    enqueue.record(t.elapsed());
+                    notify.notify_one();
+                }
+                enqueue
+            })
+        })
+        .collect();
     let mut enqueue = Latencies::default();
-    for i in 0..jobs {
-        let key =
-            JobKey::new(format!("user-{i}"), if i % 2 == 0 { ExamType::Diagnostic } else { ExamType::Practice });
-        let t = Instant::now();
-        store.enqueue(&key, Utc::now(), &queue).await.expect("enqueue");
-        enqueue.record(t.elapsed());
-        notify.notify_one();
+    for producer in producing {
+        enqueue.merge(producer.await.expect("a producer"));
     }
     loop {
         let status = store.queue_status(Utc::now(), 0).await.expect("status");
@@ -113,14 +126,21 @@ async fn pregen(workers: usize) -> (f64, Latencies) {
 }
 
 /// pg-boss's line for `workers`, or why it did not run.
-fn pg_boss(workers: usize) -> String {
+fn pg_boss(workers: usize, producers: usize) -> String {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pgboss");
     if !dir.join("node_modules/pg-boss").exists() {
         return "not run (run `npm ci` in benches/pgboss)".into();
     }
     let out = Command::new("node")
         .current_dir(&dir)
-        .args(["bench.mjs", &database_url(), &workers.to_string(), &jobs().to_string()])
+        .args([
+            "bench.mjs",
+            &database_url(),
+            &workers.to_string(),
+            &jobs().to_string(),
+            "50",
+            &producers.to_string(),
+        ])
         .output();
     match out {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
@@ -139,10 +159,15 @@ fn main() {
         tokio::spawn(connection);
         let sync: String = admin.query_one("SHOW synchronous_commit", &[]).await.unwrap().get(0);
         println!("{} no-op jobs, each enqueue awaited (Postgres, synchronous_commit = {sync}):", jobs());
-        for workers in worker_counts() {
-            let (rate, enqueue) = pregen(workers).await;
-            println!("  pregen  {workers:>2} workers: {rate:>7.0} jobs/s; enqueue latency {}", enqueue.summary());
-            println!("  pg-boss {workers:>2} workers: {}", pg_boss(workers));
+        for producers in counts("PREGEN_BENCH_PRODUCERS", &[1, 64]) {
+            for workers in counts("PREGEN_BENCH_WORKERS", &[1, 4, 16]) {
+                let (rate, enqueue) = pregen(workers, producers).await;
+                println!(
+                    "  pregen  {producers:>2} producers, {workers:>2} workers: {rate:>7.0} jobs/s; enqueue latency {}",
+                    enqueue.summary()
+                );
+                println!("  pg-boss {producers:>2} producers, {workers:>2} workers: {}", pg_boss(workers, producers));
+            }
         }
     });
 }

@@ -30,6 +30,11 @@ impl Latencies {
         self.histogram.saturating_record(us);
     }
 
+    /// Adds another recorder's operations (one per concurrent producer) to this one's.
+    pub fn merge(&mut self, other: Latencies) {
+        self.histogram.add(&other.histogram).expect("histograms of the same bounds");
+    }
+
     /// `p50 / p99 / max` in milliseconds with three decimals, and the count.
     pub fn summary(&self) -> String {
         let ms = |q: f64| self.histogram.value_at_quantile(q) as f64 / 1000.0;

@@ -3,8 +3,9 @@
 use crate::error::ErrorCode;
 use crate::exam::ValidationReport;
 
-/// What a store call can fail with. Input errors are detected before anything is written.
-#[derive(Debug, thiserror::Error)]
+/// What a store call can fail with. Input errors are detected before anything is written. Cloned when one
+/// failed statement answers several callers (Postgres's shared enqueues).
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A caller-supplied value is malformed (empty or over-long user id, control characters, ...).

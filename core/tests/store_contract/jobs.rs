@@ -44,6 +44,45 @@ pub async fn a_hundred_concurrent_enqueues_of_one_key_give_one_job(b: &impl Back
     assert_eq!((status.queue_length, status.counts.pending), (1, 1));
 }
 
+/// Two hundred concurrent enqueues of fifty keys, each key asked four times by callers with their own settings
+/// and clocks: each key gets one job, created by one caller, with that caller's settings and time, and the other
+/// three callers are answered with the same job.
+pub async fn concurrent_enqueues_keep_each_callers_settings(b: &impl Backend) {
+    let store = b.open().await;
+    let tasks: Vec<_> = (0..200u32)
+        .map(|i| {
+            let store = store.clone();
+            let mut options = QueueOptions::default();
+            options.retry.max_attempts = 2 + i % 4;
+            options.max_releases = 10 + i % 4;
+            let now = t0() + TimeDelta::seconds(i64::from(i % 4));
+            let k = key(&format!("u{}", i / 4), if i % 8 < 4 { ExamType::Practice } else { ExamType::Diagnostic });
+            tokio::spawn(async move { (i, store.enqueue(&k, now, &options).await.unwrap()) })
+        })
+        .collect();
+    let mut by_key: std::collections::HashMap<String, Vec<(u32, pregen_core::store::Enqueued)>> =
+        std::collections::HashMap::new();
+    for task in tasks {
+        let (i, enqueued) = task.await.unwrap();
+        by_key.entry(enqueued.job.key.user_id.clone()).or_default().push((i, enqueued));
+    }
+    assert_eq!(by_key.len(), 50);
+    for (user, answers) in by_key {
+        assert_eq!(answers.len(), 4, "{user}");
+        let ids: HashSet<_> = answers.iter().map(|(_, e)| e.job.id.clone()).collect();
+        assert_eq!(ids.len(), 1, "{user}: one job for the key");
+        let creators: Vec<u32> = answers.iter().filter(|(_, e)| e.created).map(|(i, _)| *i).collect();
+        assert_eq!(creators.len(), 1, "{user}: created by one caller");
+        let (creator, job) = (creators[0], &answers[0].1.job);
+        assert_eq!(job.max_attempts, 2 + creator % 4, "{user}: the creator's max attempts");
+        assert_eq!(job.max_releases, 10 + creator % 4, "{user}: the creator's max releases");
+        assert_eq!(job.created_at, t0() + TimeDelta::seconds(i64::from(creator % 4)), "{user}: the creator's now");
+        assert_eq!(job.run_at, job.created_at);
+    }
+    let status = store.queue_status(t0(), 0).await.unwrap();
+    assert_eq!(status.counts.pending, 50);
+}
+
 /// `enqueue_many`: new keys are created, held keys return their job, a key given twice is created once.
 pub async fn enqueue_many_creates_missing_keys_and_returns_held_ones(b: &impl Backend) {
     let store = b.open().await;

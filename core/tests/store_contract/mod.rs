@@ -126,6 +126,11 @@ macro_rules! store_contract_tests {
             $crate::store_contract::exams::a_second_handle_sees_the_same_store(&$backend).await;
         }
 
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn concurrent_enqueues_keep_each_callers_settings() {
+            $crate::store_contract::jobs::concurrent_enqueues_keep_each_callers_settings(&$backend).await;
+        }
+
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn a_hundred_concurrent_enqueues_of_one_key_give_one_job() {
             $crate::store_contract::jobs::a_hundred_concurrent_enqueues_of_one_key_give_one_job(&$backend).await;

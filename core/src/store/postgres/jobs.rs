@@ -29,7 +29,7 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 }
 
 /// Reads a job row (the columns of `sql::job_columns!`).
-fn read_job(r: &Row) -> Result<Job, StoreError> {
+pub(crate) fn read_job(r: &Row) -> Result<Job, StoreError> {
     let lease = match (get::<Option<String>>(r, 11)?, get::<Option<DateTime<Utc>>>(r, 12)?) {
         (Some(holder), Some(expires_at)) => Some(Lease { holder, expires_at }),
         _ => None,
@@ -57,7 +57,7 @@ fn read_job(r: &Row) -> Result<Job, StoreError> {
     })
 }
 
-fn read_jobs(rows: &[Row]) -> Result<Vec<Job>, StoreError> {
+pub(crate) fn read_jobs(rows: &[Row]) -> Result<Vec<Job>, StoreError> {
     rows.iter().map(read_job).collect()
 }
 
@@ -67,7 +67,7 @@ fn job_uuid(id: &JobId) -> Option<Uuid> {
 }
 
 /// The id, holder and attempt that fence a change to a running job; `None` when the id names no stored job.
-fn fence(job: &Job) -> Result<Option<(Uuid, String, i32)>, StoreError> {
+pub(crate) fn fence(job: &Job) -> Result<Option<(Uuid, String, i32)>, StoreError> {
     let holder = job.lease.as_ref().map(|l| l.holder.clone()).ok_or_else(|| {
         StoreError::LeaseLost(format!("job {} is not held (state {})", job.id, job.state.as_str()))
     })?;
@@ -85,7 +85,11 @@ fn claim_times(now: DateTime<Utc>, options: &QueueOptions) -> [DateTime<Utc>; 3]
 }
 
 /// Writes `decision` for the running `job`, fenced; `None` when the job is no longer held at that attempt.
-async fn write_decision(client: &impl Db, job: &Job, decision: &Decision) -> Result<Option<Job>, StoreError> {
+pub(crate) async fn write_decision(
+    client: &impl Db,
+    job: &Job,
+    decision: &Decision,
+) -> Result<Option<Job>, StoreError> {
     let Some((id, holder, attempt)) = fence(job)? else { return Ok(None) };
     let error = decision.last_error.as_ref();
     let decided = at(decision.decided_at);
@@ -189,46 +193,74 @@ async fn settle_overdue(
 /// of the jobs holding the others. A key whose holder finished in between is tried again.
 /// Inserts pending jobs for the keys `found` lacks, in key order (so two enqueues of overlapping keys wait on each
 /// other in one order and never deadlock), and records those inserted as created.
+/// One key to enqueue, with the settings its caller gave.
+#[derive(Debug, Clone)]
+pub(crate) struct Wanted {
+    /// The key.
+    pub(crate) key: JobKey,
+    /// The caller's now: the new job's due, created and updated time.
+    pub(crate) now: DateTime<Utc>,
+    /// The new job's max attempts and max releases.
+    pub(crate) limits: [i32; 2],
+}
+
+impl Wanted {
+    /// Every key with one caller's settings (`options` already checked).
+    fn all(keys: &[JobKey], now: DateTime<Utc>, options: &QueueOptions) -> Vec<Wanted> {
+        let limits = limits(options);
+        keys.iter().map(|key| Wanted { key: key.clone(), now: at(now), limits }).collect()
+    }
+}
+
+/// A new job's max attempts and max releases as the database stores them.
+pub(crate) fn limits(options: &QueueOptions) -> [i32; 2] {
+    [
+        i32::try_from(options.retry.max_attempts).unwrap_or(i32::MAX),
+        i32::try_from(options.max_releases).unwrap_or(i32::MAX),
+    ]
+}
+
+/// Inserts a job for every wanted key not yet `found` (first mention's settings), recording those inserted as
+/// created; returns the keys an unfinished job already held.
 async fn insert_missing(
     db: &impl Db,
-    keys: &[JobKey],
+    wanted: &[Wanted],
     found: &mut HashMap<JobKey, (Job, bool)>,
-    [max_attempts, max_releases]: [i32; 2],
-    now: DateTime<Utc>,
 ) -> Result<Vec<JobKey>, StoreError> {
-    let mut missing: Vec<&JobKey> = keys.iter().filter(|k| !found.contains_key(*k)).collect();
-    missing.sort();
-    missing.dedup();
+    let mut seen = std::collections::HashSet::new();
+    let mut missing: Vec<&Wanted> =
+        wanted.iter().filter(|w| !found.contains_key(&w.key) && seen.insert(&w.key)).collect();
+    // In key order, so two inserts of overlapping keys wait on each other in one order and never deadlock.
+    missing.sort_by(|a, b| a.key.cmp(&b.key));
     if missing.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = missing.iter().map(|_| Uuid::new_v4()).collect();
-    let users: Vec<&str> = missing.iter().map(|k| k.user_id.as_str()).collect();
-    let types: Vec<&str> = missing.iter().map(|k| k.exam_type.as_str()).collect();
-    let inserted =
-        query(db, &sql::ENQUEUE_JOBS, &[&ids, &users, &types, &max_attempts, &at(now), &max_releases]).await?;
+    let users: Vec<&str> = missing.iter().map(|w| w.key.user_id.as_str()).collect();
+    let types: Vec<&str> = missing.iter().map(|w| w.key.exam_type.as_str()).collect();
+    let attempts: Vec<i32> = missing.iter().map(|w| w.limits[0]).collect();
+    let nows: Vec<DateTime<Utc>> = missing.iter().map(|w| w.now).collect();
+    let releases: Vec<i32> = missing.iter().map(|w| w.limits[1]).collect();
+    let inserted = query(db, &sql::ENQUEUE_JOBS, &[&ids, &users, &types, &attempts, &nows, &releases]).await?;
     for job in read_jobs(&inserted)? {
         found.insert(job.key.clone(), (job, true));
     }
-    Ok(missing.into_iter().filter(|k| !found.contains_key(*k)).cloned().collect())
+    Ok(missing.into_iter().filter(|w| !found.contains_key(&w.key)).map(|w| w.key.clone()).collect())
 }
 
-async fn enqueue_keys(
-    client: &mut Conn,
-    keys: &[JobKey],
-    limits: [i32; 2],
-    now: DateTime<Utc>,
-) -> Result<Vec<Enqueued>, StoreError> {
+/// Enqueues every wanted key (see [`JobStore::enqueue_many`]): one autocommitted insert when every key is new,
+/// else a transaction that reads the jobs holding the rest. Answers per key, in order.
+pub(crate) async fn enqueue_keys(client: &mut Conn, wanted: &[Wanted]) -> Result<Vec<Enqueued>, StoreError> {
     let mut found: HashMap<JobKey, (Job, bool)> = HashMap::new();
     // The usual enqueue creates every key: one autocommitted insert is then the whole of it (one round trip and one
     // commit instead of four round trips). Keys an unfinished job already holds go on to the transaction below.
-    let held_keys = insert_missing(&*client, keys, &mut found, limits, now).await?;
+    let held_keys = insert_missing(&*client, wanted, &mut found).await?;
     if held_keys.is_empty() {
-        return enqueued(keys, &found);
+        return enqueued(wanted, &found);
     }
     let tx = client.transaction().await?;
     for _ in 0..ENQUEUE_ROUNDS {
-        let rest = insert_missing(&tx, keys, &mut found, limits, now).await?;
+        let rest = insert_missing(&tx, wanted, &mut found).await?;
         if rest.is_empty() {
             break;
         }
@@ -240,14 +272,15 @@ async fn enqueue_keys(
         }
     }
     tx.commit().await?;
-    enqueued(keys, &found)
+    enqueued(wanted, &found)
 }
 
 /// Each key's job, in the caller's order; `created` only for a key's first mention.
-fn enqueued(keys: &[JobKey], found: &HashMap<JobKey, (Job, bool)>) -> Result<Vec<Enqueued>, StoreError> {
+fn enqueued(wanted: &[Wanted], found: &HashMap<JobKey, (Job, bool)>) -> Result<Vec<Enqueued>, StoreError> {
     let mut seen = std::collections::HashSet::new();
-    keys.iter()
-        .map(|key| {
+    wanted
+        .iter()
+        .map(|Wanted { key, .. }| {
             let (job, created) = found.get(key).cloned().ok_or_else(|| {
                 StoreError::Busy(format!("the job for {} {} kept changing", key.user_id, key.exam_type))
             })?;
@@ -266,8 +299,12 @@ impl JobStore for PgStore {
         now: DateTime<Utc>,
         options: &QueueOptions,
     ) -> Result<Enqueued, StoreError> {
-        let mut done = self.enqueue_many(std::slice::from_ref(key), now, options).await?;
-        done.pop().ok_or_else(|| StoreError::Database("enqueue returned nothing".into()))
+        if !key.is_bank() {
+            UserId::parse(&key.user_id)?;
+        }
+        options.check().map_err(|e| StoreError::invalid("queueOptions", e.to_string()))?;
+        let wanted = Wanted { key: key.clone(), now: at(now), limits: limits(options) };
+        self.enqueues.submit(self.clone(), wanted).await
     }
 
     async fn enqueue_many(
@@ -283,10 +320,8 @@ impl JobStore for PgStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let max_attempts = i32::try_from(options.retry.max_attempts).unwrap_or(i32::MAX);
-        let max_releases = i32::try_from(options.max_releases).unwrap_or(i32::MAX);
         let mut client = self.conn().await?;
-        enqueue_keys(&mut client, keys, [max_attempts, max_releases], now).await
+        enqueue_keys(&mut client, &Wanted::all(keys, now, options)).await
     }
 
     async fn claim_job(
@@ -350,8 +385,11 @@ impl JobStore for PgStore {
     }
 
     async fn finish_job(&self, job: &Job, decision: &Decision) -> Result<Job, StoreError> {
-        let client = self.conn().await?;
-        write_decision(&client, job, decision).await?.ok_or_else(|| StoreError::lease_lost(job))
+        if fence(job)?.is_none() {
+            return Err(StoreError::lease_lost(job));
+        }
+        let finish = super::shared_writes::Finish { job: job.clone(), decision: decision.clone() };
+        self.finishes.submit(self.clone(), finish).await
     }
 
     async fn complete_job_with_exam(

@@ -32,12 +32,14 @@ mod activity;
 mod bank;
 mod batches;
 mod checkpoints;
+mod coalesce;
 mod exams;
 mod jobs;
 pub mod legacy;
 mod listen;
 pub mod migrate;
 mod planning;
+mod shared_writes;
 mod sql;
 mod sql_bank;
 mod tls;
@@ -99,6 +101,10 @@ pub struct PgStore {
     /// The wake-up listener shared by every clone, `None` when wake-ups are not pushed (see
     /// [`PgOptions::listen`]).
     listener: Option<std::sync::Arc<listen::Listener>>,
+    /// Enqueues waiting to share a statement, shared by every clone.
+    enqueues: std::sync::Arc<coalesce::Coalescer<PgStore, jobs::Wanted, super::Enqueued>>,
+    /// Decisions of finishing attempts waiting to share a statement, shared by every clone.
+    finishes: std::sync::Arc<coalesce::Coalescer<PgStore, shared_writes::Finish, crate::queue::Job>>,
     /// Where it connects, without the password, for Debug and logs.
     target: String,
 }
@@ -143,7 +149,9 @@ impl PgStore {
         let listener = listen.then(|| {
             std::sync::Arc::new(listen::Listener::new(config.clone(), connector.clone(), target.clone()))
         });
-        let store = Self { pool, listener, target };
+        let enqueues = coalesce::Coalescer::new(shared_writes::enqueue_batch);
+        let finishes = coalesce::Coalescer::new(shared_writes::finish_batch);
+        let store = Self { pool, listener, enqueues, finishes, target };
         if options.migrate {
             store.migrate().await?;
         } else {

@@ -268,21 +268,30 @@ macro_rules! job_columns {
     };
 }
 
-/// Inserts pending jobs for keys no unfinished job holds, in one statement, and returns those it inserted.
-/// Arrays: $1 ids, $2 users, $3 types; $4 max attempts, $5 now, $6 max releases.
+/// Inserts pending jobs for keys no unfinished job holds, in one statement, and returns those it inserted. One
+/// row per key, each with its own settings (enqueues of several callers share the statement). Arrays: $1 ids,
+/// $2 users, $3 types, $4 max attempts, $5 now, $6 max releases.
 pub(crate) const ENQUEUE_JOBS: Sql = Sql {
     text: concat!(
         "
 INSERT INTO pregen.jobs (id, user_id, exam_type, state, attempt, max_attempts, run_at, created_at, updated_at,
                          max_releases)
-SELECT k.id, k.user_id, k.exam_type, 'pending', 0, $4, $5, $5, $5, $6
-FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS k (id, user_id, exam_type, ord)
+SELECT k.id, k.user_id, k.exam_type, 'pending', 0, k.max_attempts, k.now, k.now, k.now, k.max_releases
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[], $6::int4[])
+     WITH ORDINALITY AS k (id, user_id, exam_type, max_attempts, now, max_releases, ord)
 ORDER BY k.ord
 ON CONFLICT DO NOTHING
 RETURNING ",
         job_columns!()
     ),
-    types: &[Type::UUID_ARRAY, Type::TEXT_ARRAY, Type::TEXT_ARRAY, INT4, TS, INT4],
+    types: &[
+        Type::UUID_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::INT4_ARRAY,
+        Type::TIMESTAMPTZ_ARRAY,
+        Type::INT4_ARRAY,
+    ],
 };
 
 /// The unfinished jobs holding any of the keys. Arrays: $1 users, $2 types.
@@ -401,6 +410,44 @@ RETURNING ",
         job_columns!()
     ),
     types: &[UUID, TEXT, INT4, TEXT, TS, TEXT, TEXT, TS, TS],
+};
+
+/// Writes many decisions in one statement, each fenced on its job's holder and attempt as [`FINISH_JOB`]; the
+/// rows are locked in id order first, so two such statements never deadlock. Returns the jobs written (a job not
+/// returned was not held). Arrays, one element per job: $1 ids, $2 holders, $3 attempts, $4 states, $5 run_at
+/// (NULL keeps it), $6 error codes, $7 error messages, $8 decided at, $9 finished at (NULL unless final).
+pub(crate) const FINISH_JOBS: Sql = Sql {
+    text: "
+WITH d AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
+                         $8::timestamptz[], $9::timestamptz[])
+        AS d (id, holder, attempt, state, run_at, code, message, decided_at, finished_at)
+), held AS (
+    SELECT j.id FROM pregen.jobs j JOIN d ON d.id = j.id
+    WHERE j.state = 'running' AND j.lease_holder = d.holder AND j.attempt = d.attempt
+    ORDER BY j.id
+    FOR UPDATE OF j
+)
+UPDATE pregen.jobs AS j SET state = d.state, run_at = coalesce(d.run_at, j.run_at), last_error_code = d.code,
+    last_error_message = d.message, updated_at = d.decided_at, finished_at = d.finished_at, lease_holder = NULL,
+    lease_expires_at = NULL, deadline_at = NULL
+FROM d
+WHERE j.id = d.id AND j.id IN (SELECT id FROM held)
+  AND j.state = 'running' AND j.lease_holder = d.holder AND j.attempt = d.attempt
+RETURNING j.id, j.user_id, j.exam_type, j.state, j.attempt, j.max_attempts, j.run_at, j.created_at, j.updated_at,
+    j.started_at, j.deadline_at, j.lease_holder, j.lease_expires_at, j.finished_at, j.last_error_code,
+    j.last_error_message, j.releases, j.max_releases",
+    types: &[
+        Type::UUID_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::INT4_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TIMESTAMPTZ_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TIMESTAMPTZ_ARRAY,
+        Type::TIMESTAMPTZ_ARRAY,
+    ],
 };
 
 pub(crate) const NEXT_DUE: Sql =
