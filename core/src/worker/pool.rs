@@ -1,7 +1,9 @@
-//! A pool of workers: a fetcher claims due jobs for its free slots, runs each in a task, and sleeps until woken by
-//! an in-process enqueue, the store's wake-ups (a job made claimable by any process, where the store pushes them:
-//! Postgres with LISTEN), a slot freeing up, the next job falling due, or a modest poll interval (the fallback,
-//! and the way jobs other processes enqueue are found where nothing is pushed: SQLite). When claiming fails (a
+//! A pool of workers: a fetcher claims due jobs for its free slots, runs each in a task, and claims again while
+//! claims come back full. Once a claim finds fewer due jobs than free slots it sleeps until woken by an in-process
+//! enqueue, the store's wake-ups (a job made claimable by any process, where the store pushes them: Postgres with
+//! LISTEN), an attempt ending other than in success (a retry wait, a release), the next job falling due, or a
+//! modest poll interval (the fallback, and the way jobs other processes enqueue are found where nothing is pushed:
+//! SQLite); a success alone does not wake it, since it makes nothing claimable. When claiming fails (a
 //! full disk, a locked or read-only database) it backs off, capped, and logs the failure once per change.
 
 use std::fmt;
@@ -216,6 +218,9 @@ impl Fetcher {
                     continue;
                 }
             };
+            // Fewer jobs than free slots: nothing else was due, so the pool goes idle at once rather than asking
+            // again (a new job wakes it; see the wait below).
+            let drained = jobs.len() < free;
             if !jobs.is_empty() {
                 let mut permit = Some(first);
                 for job in jobs {
@@ -233,15 +238,26 @@ impl Fetcher {
                         outcome
                     });
                 }
-                continue;
+                if !drained {
+                    continue;
+                }
+            } else {
+                drop(first);
             }
-            drop(first);
-            let wait = self.idle_wait().await;
-            tokio::select! {
-                () = &mut notified => {}
-                () = tokio::time::sleep(wait) => {}
-                () = stopped(&mut stop) => {}
-                Some(done) = running.join_next(), if !running.is_empty() => record(&mut report, done),
+            let until = Instant::now() + self.idle_wait().await;
+            loop {
+                tokio::select! {
+                    () = &mut notified => break,
+                    () = tokio::time::sleep_until(until) => break,
+                    () = stopped(&mut stop) => break,
+                    Some(done) = running.join_next(), if !running.is_empty() => {
+                        // A success makes nothing claimable; any other end (a retry wait, a release, a lost
+                        // lease) may have, so the pool looks again.
+                        if !record(&mut report, done) {
+                            break;
+                        }
+                    }
+                }
             }
         }
         while let Some(done) = running.join_next().await {
@@ -295,7 +311,9 @@ impl Fetcher {
             tokio::select! {
                 () = tokio::time::sleep_until(until) => break,
                 () = stopped(stop) => break,
-                Some(done) = running.join_next(), if !running.is_empty() => record(report, done),
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    record(report, done);
+                }
             }
         }
     }
@@ -321,10 +339,17 @@ impl Fetcher {
     }
 }
 
-fn record(report: &mut ShutdownReport, done: Result<RunOutcome, tokio::task::JoinError>) {
+/// Counts a finished attempt; true when it succeeded.
+fn record(report: &mut ShutdownReport, done: Result<RunOutcome, tokio::task::JoinError>) -> bool {
     match done {
-        Ok(outcome) => report.record(&outcome),
-        Err(e) => tracing::error!("[BGJob] a job task failed: {e}"),
+        Ok(outcome) => {
+            report.record(&outcome);
+            matches!(outcome, RunOutcome::Succeeded(_))
+        }
+        Err(e) => {
+            tracing::error!("[BGJob] a job task failed: {e}");
+            false
+        }
     }
 }
 
