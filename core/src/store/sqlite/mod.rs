@@ -5,6 +5,7 @@
 mod activity;
 mod bank;
 mod batches;
+mod checkpointer;
 mod checkpoints;
 mod exams;
 mod job_rows;
@@ -88,7 +89,7 @@ impl SqliteStore {
         let opened_path = path.clone();
         let conns = tokio::task::spawn_blocking(move || -> Result<Vec<Connection>, StoreError> {
             let first = first_connection(&opened_path, options.busy_timeout)?;
-            let mut conns = vec![first];
+            let mut conns = vec![first, connect(&opened_path, options.busy_timeout)?];
             for _ in 0..options.connections {
                 conns.push(connect(&opened_path, options.busy_timeout)?);
             }
@@ -97,7 +98,9 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
         let mut conns = conns;
-        let writer = writer::Writer::start(conns.remove(0))?;
+        let writer_conn = conns.remove(0);
+        let checkpoints = checkpointer::Checkpointer::start(conns.remove(0))?;
+        let writer = writer::Writer::start(writer_conn, checkpoints)?;
         let permits = Semaphore::new(conns.len());
         Ok(Self { inner: Arc::new(Pool { path, idle: Mutex::new(conns), permits, writer }) })
     }
@@ -178,6 +181,7 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError
         return Err(StoreError::Database(format!("could not enable WAL mode (got {mode})")));
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(db_error)?;
+    checkpointer::leave_checkpoints_to_the_thread(&conn).map_err(db_error)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

@@ -8,6 +8,7 @@ use std::thread;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
+use super::checkpointer::Checkpointer;
 use super::db_error;
 use crate::store::StoreError;
 
@@ -59,12 +60,13 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`.
-    pub(crate) fn start(conn: Connection) -> Result<Self, StoreError> {
+    /// Starts the writer thread on `conn`; each commit is counted by `checkpoints`, which checkpoints the WAL
+    /// off this thread.
+    pub(crate) fn start(conn: Connection, checkpoints: Checkpointer) -> Result<Self, StoreError> {
         let (calls, queue) = mpsc::channel::<Box<dyn Call>>();
         thread::Builder::new()
             .name("pregen-sqlite-writer".into())
-            .spawn(move || run(conn, queue))
+            .spawn(move || run(conn, queue, checkpoints))
             .map_err(|e| StoreError::Task(format!("could not start the writer thread: {e}")))?;
         Ok(Self { calls })
     }
@@ -84,7 +86,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Call>>) {
+fn run(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Call>>, mut checkpoints: Checkpointer) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -94,6 +96,7 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Call>>) {
             }
         }
         commit_batch(&mut conn, batch);
+        checkpoints.committed(&conn);
     }
 }
 
@@ -103,7 +106,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Box<dyn Call>>) {
         Err(e) => {
             let error = db_error(e);
             for call in batch {
-                call.reject(copy_error(&error));
+                call.reject(error.clone());
             }
             return;
         }
@@ -136,15 +139,6 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Box<dyn Call>>) {
         call.reject(StoreError::Task("the write batch failed before this call ran".into()));
     }
     for reply in replies {
-        reply(failure.as_ref().map(copy_error));
-    }
-}
-
-/// A batch's shared failure, copied for each caller by code and text (store errors are not `Clone`).
-fn copy_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Busy(m) => StoreError::Busy(m.clone()),
-        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
-        other => StoreError::Database(other.to_string()),
+        reply(failure.clone());
     }
 }
