@@ -1,17 +1,20 @@
 // Benchmark: a get of a full 225-item practice exam through the addon (JS call to JS object), beside the same
 // read done the way a JS developer would without pregen: better-sqlite3 v12, select then update, on the same
-// data in the same file. One practice exam is generated with the simulator, then copied N times for each side.
-// Also the get route's JSON-text helper (`getRouteJson`, what the Next.js route sends as it is).
+// data. One practice exam is generated with the simulator (by the `pregen` command, in its own process), then
+// copied N times for each side. The addon's copies and better-sqlite3's are in two files built the same way: two
+// SQLite libraries in one process must never share a file (README, "Node"), and the store checkpoints its WAL
+// from a thread of its own. Also the get route's JSON-text helper (`getRouteJson`, what the Next.js route sends).
 //
 // Layout `per-user` (the default) gives each copy its own user, as in production where a user holds the stock
 // target (one or two exams): get i claims user i's exam. `one-user` puts every copy under one user, so each get's
 // refill check counts up to N unused exams of that user (the layout of the first runs).
 //
 //   PREGEN_BIN=<target>/debug/pregen PREGEN_LOG=warn node bench.mjs [gets] [per-user|one-user]
+import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
 
-import { copyExam, open, percentiles, startSimulator, tempDir } from './tests/helpers.mjs'
+import { copyExam, open, percentiles, pregenBin, startSimulator, tempDir } from './tests/helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const Database = require('better-sqlite3')
@@ -29,17 +32,26 @@ const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6
 
 const tmp = tempDir()
 const database = tmp.file('bench.db')
+const baseline = tmp.file('baseline.db')
 const sim = await startSimulator()
-const seeder = await open(database, sim)
-const made = await seeder.preGenerateExam('bench-seed', 'practice')
+const made = JSON.parse(
+  execFileSync(pregenBin, ['--db', database, 'generate', '--user', 'bench-seed', '--type', 'practice'], {
+    env: { ...process.env, ANTHROPIC_API_KEY: sim.apiKey, ANTHROPIC_BASE_URL: sim.url, PREGEN_LOG: 'error' },
+  }),
+)
 await sim.stop()
 if (made.questionCount !== 225) throw new Error(`expected a 225-item exam, got ${made.questionCount}`)
 
-// Copies of the exam for each side (same rows, same items), in the same file.
-// One better-sqlite3 connection, open until the end (see copyExam).
-const db = new Database(database)
-db.pragma('busy_timeout = 5000')
-for (const side of ['addon', 'json', 'bsql']) copyExam(db, made.examId, owner(side), GETS + WARMUP)
+// Copies of the exam for each side (same rows, same items): the addon's in its file, closed before the addon
+// opens it; better-sqlite3's in a copy of that file, its one connection open until the end (see copyExam).
+const seed = new Database(database)
+seed.pragma('busy_timeout = 5000')
+seed.prepare('VACUUM INTO ?').run(baseline)
+for (const side of ['addon', 'json']) copyExam(seed, made.examId, owner(side), GETS + WARMUP)
+seed.close()
+const db = new Database(baseline)
+db.pragma('journal_mode = WAL')
+copyExam(db, made.examId, owner('bsql'), GETS + WARMUP)
 const payloadBytes = db.prepare('SELECT length(questions) AS n FROM exam_payloads WHERE exam_id = ?').get(made.examId).n
 // The addon: one call, a JS object back.
 const pg = await open(database, null)
