@@ -1,10 +1,12 @@
 //! Which statement finds the (active user, type) pairs below target: probing each pair's stock by index is cheap
 //! when few users are active beside the stock table's size; one pass over all unused stock is cheaper when many
-//! are (measured in BENCHMARKS.md, section "Postgres"). Both return the same pairs in the same order.
+//! are (measured in BENCHMARKS.md, section "Postgres"). Both give the same pairs in the same order: the probes a
+//! row per pair, the one pass a row per user with both types' stock.
 
 use chrono::{DateTime, Utc};
 
 use super::{Db, at, get, query, query_one, sql};
+use crate::exam::ExamType;
 use crate::policy::Policy;
 use crate::store::{MissingExams, StoreError, UserId};
 
@@ -29,20 +31,44 @@ pub(super) async fn plan_missing(
         (at(policy.active_since(now)), at(policy.stock_cutoff(now)), i64::from(policy.stock_target));
     let shape = query_one(client, &sql::PLAN_SHAPE, &[&since]).await?;
     let (active, rows): (i64, Option<i64>) = (get(&shape, 0)?, get(&shape, 1)?);
-    let statement =
-        if one_pass(active, rows.unwrap_or(0)) { &sql::PLAN_MISSING_ONE_PASS } else { &sql::PLAN_MISSING };
-    let rows = query(client, statement, &[&since, &cutoff, &target]).await?;
-    rows.iter()
-        .map(|row| {
-            let user: String = get(row, 0)?;
-            let exam_type: &str = get(row, 1)?;
-            Ok(MissingExams {
-                user_id: UserId::parse(&user).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                exam_type: exam_type.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?,
-                missing: u32::try_from(get::<i64>(row, 2)?).unwrap_or(0),
+    if !one_pass(active, rows.unwrap_or(0)) {
+        let rows = query(client, &sql::PLAN_MISSING, &[&since, &cutoff, &target]).await?;
+        return rows
+            .iter()
+            .map(|row| {
+                let exam_type: &str = get(row, 1)?;
+                let exam_type = exam_type.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?;
+                Ok(MissingExams { user_id: user_id(row)?, exam_type, missing: shortfall(get(row, 2)?) })
             })
-        })
-        .collect()
+            .collect();
+    }
+    let rows = query(client, &sql::PLAN_MISSING_ONE_PASS, &[&since, &cutoff, &target]).await?;
+    let mut missing = Vec::with_capacity(rows.len() * 2);
+    for row in &rows {
+        let user = user_id(row)?;
+        for (column, exam_type) in [(1, ExamType::Diagnostic), (2, ExamType::Practice)] {
+            let stock: i64 = get(row, column)?;
+            if stock < target {
+                missing.push(MissingExams {
+                    user_id: user.clone(),
+                    exam_type,
+                    missing: shortfall(target - stock),
+                });
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// The first column as a user id.
+fn user_id(row: &tokio_postgres::Row) -> Result<UserId, StoreError> {
+    let user: &str = get(row, 0)?;
+    UserId::parse(user).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A shortfall as the count to generate.
+fn shortfall(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -135,12 +135,14 @@ ORDER BY a.user_id, t.exam_type",
     types: &[TS, TS, INT8],
 };
 
-/// The same pairs as [`PLAN_MISSING`], counting all unused stock in one pass over the unused-exam index grouped
-/// by user (both types at once), merged with the active users in user order: the faster form when many users are
-/// active. $1 active since, $2 stock cut-off, $3 target.
+/// The same shortfalls as [`PLAN_MISSING`], counting all unused stock in one pass over the unused-exam index
+/// grouped by user (both types at once), merged with the active users in user order: the faster form when many
+/// users are active. One row per active user with a shortfall in either type, `(user, diagnostic stock, practice
+/// stock)`, in user order (half the rows of one per pair, and no per-pair sort); the store makes the pairs.
+/// $1 active since, $2 stock cut-off, $3 target.
 pub(crate) const PLAN_MISSING_ONE_PASS: Sql = Sql {
     text: "
-SELECT a.user_id, t.exam_type, $3 - t.stock
+SELECT a.user_id, coalesce(s.diagnostic, 0), coalesce(s.practice, 0)
 FROM pregen.user_activity a
 LEFT JOIN (
     SELECT e.user_id, count(*) FILTER (WHERE e.exam_type = 'diagnostic') AS diagnostic,
@@ -149,11 +151,8 @@ LEFT JOIN (
     WHERE NOT e.used AND e.expires_at > $2
     GROUP BY e.user_id
 ) s ON s.user_id = a.user_id
-CROSS JOIN LATERAL (
-    VALUES ('diagnostic', coalesce(s.diagnostic, 0)::int8), ('practice', coalesce(s.practice, 0)::int8)
-) AS t (exam_type, stock)
-WHERE a.last_seen_at >= $1 AND t.stock < $3
-ORDER BY a.user_id, t.exam_type",
+WHERE a.last_seen_at >= $1 AND (coalesce(s.diagnostic, 0) < $3 OR coalesce(s.practice, 0) < $3)
+ORDER BY a.user_id",
     types: &[TS, TS, INT8],
 };
 
