@@ -1,9 +1,9 @@
 //! A pool of workers: a fetcher claims due jobs for its free slots, runs each in a task, and claims again while
 //! claims come back full. Once a claim finds fewer due jobs than free slots it sleeps until woken by an in-process
 //! enqueue, the store's wake-ups (a job made claimable by any process, where the store pushes them: Postgres with
-//! LISTEN), an attempt ending other than in success (a retry wait, a release), the next job falling due, or a
-//! modest poll interval (the fallback, and the way jobs other processes enqueue are found where nothing is pushed:
-//! SQLite); a success alone does not wake it, since it makes nothing claimable. When claiming fails (a
+//! LISTEN), an attempt ending (where wake-ups are pushed, only other than in success: a retry wait, a release),
+//! the next job falling due, or a modest poll interval (the fallback, and with finished attempts the way jobs
+//! other processes enqueue are found where nothing is pushed: SQLite). When claiming fails (a
 //! full disk, a locked or read-only database) it backs off, capped, and logs the failure once per change.
 
 use std::fmt;
@@ -184,7 +184,10 @@ impl Fetcher {
         let mut report = ShutdownReport::default();
         let mut running: JoinSet<RunOutcome> = JoinSet::new();
         let notify = Arc::clone(&self.notify);
-        let _wakeups = self.subscribe().await;
+        let wakeups = self.subscribe().await;
+        // Where nothing is pushed, a finished attempt is also the pool's cue to look again (jobs other processes
+        // enqueued, releases and retries written outside the pool), as often as attempts finish.
+        let pushed = wakeups.is_push();
         while !stop_asked(&stop) {
             while let Some(done) = running.try_join_next() {
                 record(&mut report, done);
@@ -251,9 +254,10 @@ impl Fetcher {
                     () = tokio::time::sleep_until(until) => break,
                     () = stopped(&mut stop) => break,
                     Some(done) = running.join_next(), if !running.is_empty() => {
-                        // A success makes nothing claimable; any other end (a retry wait, a release, a lost
-                        // lease) may have, so the pool looks again.
-                        if !record(&mut report, done) {
+                        // With pushed wake-ups a success makes nothing claimable that the store will not
+                        // signal; any other end (a retry wait, a release, a lost lease) may have, so the pool
+                        // looks again.
+                        if !record(&mut report, done) || !pushed {
                             break;
                         }
                     }

@@ -249,14 +249,18 @@ async fn insert_missing(
 }
 
 /// Enqueues every wanted key (see [`JobStore::enqueue_many`]): one autocommitted insert when every key is new,
-/// else a transaction that reads the jobs holding the rest. Answers per key, in order.
-pub(crate) async fn enqueue_keys(client: &mut Conn, wanted: &[Wanted]) -> Result<Vec<Enqueued>, StoreError> {
+/// else a transaction that reads the jobs holding the rest. Answers per key, in order: a key whose job kept
+/// changing is its own `Busy`, not its batch's; a failed statement fails all.
+pub(crate) async fn enqueue_keys(
+    client: &mut Conn,
+    wanted: &[Wanted],
+) -> Result<Vec<Result<Enqueued, StoreError>>, StoreError> {
     let mut found: HashMap<JobKey, (Job, bool)> = HashMap::new();
     // The usual enqueue creates every key: one autocommitted insert is then the whole of it (one round trip and one
     // commit instead of four round trips). Keys an unfinished job already holds go on to the transaction below.
     let held_keys = insert_missing(&*client, wanted, &mut found).await?;
     if held_keys.is_empty() {
-        return enqueued(wanted, &found);
+        return Ok(enqueued(wanted, &found));
     }
     let tx = client.transaction().await?;
     for _ in 0..ENQUEUE_ROUNDS {
@@ -272,11 +276,11 @@ pub(crate) async fn enqueue_keys(client: &mut Conn, wanted: &[Wanted]) -> Result
         }
     }
     tx.commit().await?;
-    enqueued(wanted, &found)
+    Ok(enqueued(wanted, &found))
 }
 
 /// Each key's job, in the caller's order; `created` only for a key's first mention.
-fn enqueued(wanted: &[Wanted], found: &HashMap<JobKey, (Job, bool)>) -> Result<Vec<Enqueued>, StoreError> {
+fn enqueued(wanted: &[Wanted], found: &HashMap<JobKey, (Job, bool)>) -> Vec<Result<Enqueued, StoreError>> {
     let mut seen = std::collections::HashSet::new();
     wanted
         .iter()
@@ -321,7 +325,7 @@ impl JobStore for PgStore {
             return Ok(Vec::new());
         }
         let mut client = self.conn().await?;
-        enqueue_keys(&mut client, &Wanted::all(keys, now, options)).await
+        enqueue_keys(&mut client, &Wanted::all(keys, now, options)).await?.into_iter().collect()
     }
 
     async fn claim_job(

@@ -22,7 +22,8 @@ pub(crate) struct Finish {
     pub(crate) decision: Decision,
 }
 
-/// One enqueue statement for every caller's key (see `enqueue_keys`); a failure answers every caller.
+/// One enqueue statement for every caller's key (see `enqueue_keys`): each caller gets its key's answer; a failed
+/// statement answers every caller.
 pub(crate) fn enqueue_batch(store: PgStore, wanted: Vec<Wanted>) -> Answers<Enqueued> {
     Box::pin(async move {
         let done = match store.conn().await {
@@ -30,7 +31,7 @@ pub(crate) fn enqueue_batch(store: PgStore, wanted: Vec<Wanted>) -> Answers<Enqu
             Err(e) => Err(e),
         };
         match done {
-            Ok(enqueued) => enqueued.into_iter().map(Ok).collect(),
+            Ok(answers) => answers,
             Err(e) => wanted.iter().map(|_| Err(e.clone())).collect(),
         }
     })

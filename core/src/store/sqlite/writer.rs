@@ -87,6 +87,7 @@ impl Writer {
 }
 
 fn run(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Call>>, mut checkpoints: Checkpointer) {
+    Checkpointer::watch(&conn);
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
