@@ -250,3 +250,20 @@ async fn dropping_a_pool_stops_it_and_releases_what_still_runs() {
     assert_eq!(store.get_job(&job.id).await.unwrap().unwrap().state, JobState::Pending);
     assert_eq!(handler.started.load(Ordering::SeqCst), 1);
 }
+
+/// Where wake-ups are polled (SQLite), a finished attempt makes an idle pool look again: a job another process
+/// enqueued while the pool's one job ran is claimed when that job ends, not after the poll interval (an hour).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_polled_store_a_finished_attempt_makes_the_pool_look_again() {
+    let options = QueueOptions::default();
+    let (store, runner, _handler, dir) = setup(options).await;
+    let other = SqliteStore::open(dir.path().join("w.db"), SqliteOptions::default()).await.unwrap();
+    let slow = enqueue(&store, "slow-1", &options).await;
+    let hour = Duration::from_secs(3_600);
+    let pool =
+        WorkerPool::start(runner, PoolOptions { workers: 2, poll_interval: hour, ..PoolOptions::default() });
+    wait_for(&store, &slow, |j| j.state == JobState::Running).await;
+    let elsewhere = enqueue(&other, "ok-elsewhere", &options).await;
+    wait_for(&store, &elsewhere, |j| j.state == JobState::Succeeded).await;
+    assert_eq!(pool.shutdown(Duration::from_secs(5)).await.succeeded, 2);
+}
