@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use crate::store::StoreError;
 
 /// The most requests one batch takes; more wait for the next.
-pub(crate) const MAX_BATCH: usize = 1_000;
+const MAX_BATCH: usize = 1_000;
 
 /// A batch's answers, one per request in order, when the batch has run.
 pub(crate) type Answers<A> = Pin<Box<dyn Future<Output = Vec<Result<A, StoreError>>> + Send>>;

@@ -213,7 +213,7 @@ impl Wanted {
 }
 
 /// A new job's max attempts and max releases as the database stores them.
-pub(crate) fn limits(options: &QueueOptions) -> [i32; 2] {
+fn limits(options: &QueueOptions) -> [i32; 2] {
     [
         i32::try_from(options.retry.max_attempts).unwrap_or(i32::MAX),
         i32::try_from(options.max_releases).unwrap_or(i32::MAX),

@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::coalesce::Answers;
@@ -82,7 +81,8 @@ async fn write_together(
     finishes: &[Finish],
     which: &[usize],
 ) -> Result<HashMap<String, Job>, StoreError> {
-    let (mut ids, mut holders, mut attempts, mut states) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ids, mut holders, mut attempts, mut states): (Vec<Uuid>, _, _, _) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut run_ats, mut codes, mut messages, mut decided, mut finished) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for &i in which {
@@ -90,7 +90,7 @@ async fn write_together(
         // A job not held, or whose id names no stored job, is simply not written (its caller gets LeaseLost).
         let Ok(Some((id, holder, attempt))) = fence(job) else { continue };
         let error = decision.last_error.as_ref();
-        let at_decision: DateTime<Utc> = at(decision.decided_at);
+        let at_decision = at(decision.decided_at);
         ids.push(id);
         holders.push(holder);
         attempts.push(attempt);
@@ -104,7 +104,6 @@ async fn write_together(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids: Vec<Uuid> = ids;
     let rows = query(
         client,
         &sql::FINISH_JOBS,
