@@ -17,8 +17,11 @@ use crate::queue::{
 };
 use crate::store::{Enqueued, JobStore, NewBankExam, NewExam, StoreError, UserId};
 
-/// How many overdue jobs one claim call settles before claiming.
+/// How many overdue jobs (of each kind: lease expired, deadline passed) one claim call settles.
 const REAP_LIMIT: i64 = 100;
+
+/// The column of `sql::CLAIM_DUE_JOBS` that tells a claimed job (true) from an overdue one (false).
+const CLAIMED_COLUMN: usize = 18;
 
 /// How often an enqueue looks again when the unfinished job holding a key finished between its insert and its
 /// read (each round sees newer commits, so a second round is already rare).
@@ -156,16 +159,46 @@ async fn transition_held(
     Ok(written)
 }
 
-/// Settles running jobs nobody will report on: an expired lease is an abandoned attempt, a passed deadline a
-/// timed-out one; each goes to retry wait or dead by the same rules as a reported failure. A job another reaper
-/// settles first is left alone by the fence.
-async fn reap_overdue(client: &impl Db, now: DateTime<Utc>, options: &QueueOptions) -> Result<usize, StoreError> {
-    let overdue_jobs = read_jobs(&query(client, &sql::OVERDUE_JOBS, &[&at(now), &REAP_LIMIT]).await?)?;
-    let mut reaped = 0;
-    for job in overdue_jobs {
-        reaped += usize::from(settle_overdue(client, &job, now, options).await?);
+/// Claims up to `limit` due jobs for `holder` in one call that also returns the running jobs nobody will report
+/// on (an expired lease is an abandoned attempt, a passed deadline a timed-out one). Those are settled here by the
+/// same rules as a reported failure (a job another reaper settled first is left alone by the fence); when any was,
+/// and the claim came back short, the rest is claimed again, so a settled job due at once is not left waiting.
+/// Returns the claimed jobs in due order.
+async fn claim_and_reap(
+    client: &impl Db,
+    holder: &str,
+    limit: u32,
+    now: DateTime<Utc>,
+    options: &QueueOptions,
+) -> Result<Vec<Job>, StoreError> {
+    let [lease, diagnostic, practice] = claim_times(now, options);
+    let mut claimed = Vec::new();
+    let mut reap_limit = REAP_LIMIT;
+    loop {
+        let wanted = i64::from(limit) - i64::try_from(claimed.len()).unwrap_or(i64::MAX);
+        let rows = query(
+            client,
+            &sql::CLAIM_DUE_JOBS,
+            &[&holder, &at(now), &lease, &diagnostic, &practice, &wanted, &reap_limit],
+        )
+        .await?;
+        let mut settled = 0;
+        for row in &rows {
+            let job = read_job(row)?;
+            if get::<bool>(row, CLAIMED_COLUMN)? {
+                claimed.push(job);
+            } else {
+                settled += usize::from(settle_overdue(client, &job, now, options).await?);
+            }
+        }
+        // Settled once per call: jobs a second look finds overdue wait for the next claim.
+        reap_limit = 0;
+        if settled == 0 || claimed.len() >= limit as usize {
+            break;
+        }
     }
-    Ok(reaped)
+    claimed.sort_by_key(|job| (job.run_at, job.created_at));
+    Ok(claimed)
 }
 
 /// Records what `queue::overdue` finds for one running job at `now`, if anything; says whether it wrote.
@@ -363,15 +396,7 @@ impl JobStore for PgStore {
             return Err(StoreError::invalid("holder", "must not be empty"));
         }
         let client = self.conn().await?;
-        reap_overdue(&client, now, options).await?;
-        let [lease, diagnostic, practice] = claim_times(now, options);
-        let rows = query(
-            &client,
-            &sql::CLAIM_JOBS,
-            &[&holder, &at(now), &lease, &diagnostic, &practice, &i64::from(limit)],
-        )
-        .await?;
-        read_jobs(&rows)
+        claim_and_reap(&client, holder, limit, now, options).await
     }
 
     async fn heartbeat_job(

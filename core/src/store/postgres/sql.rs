@@ -320,44 +320,13 @@ WHERE id = $1 AND NOT awaited AND state IN ('pending', 'running', 'retry_wait')"
 pub(crate) const JOB_BY_ID: Sql =
     Sql { text: concat!("SELECT ", job_columns!(), " FROM pregen.jobs WHERE id = $1"), types: &[UUID] };
 
-/// Running jobs whose lease expired or deadline passed, skipping those another reaper is settling. $1 now,
-/// $2 limit.
-pub(crate) const OVERDUE_JOBS: Sql = Sql {
-    text: concat!(
-        "
-SELECT ",
-        job_columns!(),
-        "
-FROM pregen.jobs WHERE state = 'running' AND (lease_expires_at <= $1 OR deadline_at <= $1)
-ORDER BY lease_expires_at LIMIT $2"
-    ),
-    types: &[TS, INT8],
-};
-
-/// The claim, in one statement; the same transition as `queue::start`. Due jobs another claim holds are skipped.
-/// $1 holder, $2 now, $3 lease expiry, $4 diagnostic deadline, $5 practice deadline, $6 limit.
-pub(crate) const CLAIM_JOBS: Sql = Sql {
-    text: concat!(
-        "
-WITH claimed AS (
-    UPDATE pregen.jobs j SET
-        state = 'running', attempt = j.attempt + 1, started_at = $2, updated_at = $2,
-        deadline_at = CASE j.exam_type WHEN 'diagnostic' THEN $4 ELSE $5 END,
-        lease_holder = $1, lease_expires_at = $3
-    WHERE j.id IN (
-        SELECT id FROM pregen.jobs
-        WHERE state IN ('pending', 'retry_wait') AND run_at <= $2 AND attempt < max_attempts
-        ORDER BY run_at, created_at
-        LIMIT $6
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING j.*
-)
-SELECT ",
-        job_columns!(),
-        " FROM claimed ORDER BY run_at, created_at"
-    ),
-    types: &[TEXT, TS, TS, TS, TS, INT8],
+/// The claim and the overdue look in one call (the `claim_due_jobs` migration): rows of running jobs whose lease or
+/// deadline passed (last column false), then the jobs claimed (true), in no order; the same transition as
+/// `queue::start`. Due jobs another claim holds are skipped. $1 holder, $2 now, $3 lease expiry, $4 diagnostic
+/// deadline, $5 practice deadline, $6 limit, $7 how many overdue jobs to return at most (per kind).
+pub(crate) const CLAIM_DUE_JOBS: Sql = Sql {
+    text: concat!("SELECT ", job_columns!(), ", claimed FROM pregen.claim_due_jobs($1, $2, $3, $4, $5, $6, $7)"),
+    types: &[TEXT, TS, TS, TS, TS, INT8, INT8],
 };
 
 /// Claims one named job if it is due, in one statement (the synchronous pre-generate route). $1 holder, $2 now,
@@ -618,8 +587,7 @@ pub(crate) const ALL: &[(&str, &Sql)] = &[
     ("ENQUEUE_JOBS", &ENQUEUE_JOBS),
     ("UNFINISHED_JOBS_FOR_KEYS", &UNFINISHED_JOBS_FOR_KEYS),
     ("JOB_BY_ID", &JOB_BY_ID),
-    ("OVERDUE_JOBS", &OVERDUE_JOBS),
-    ("CLAIM_JOBS", &CLAIM_JOBS),
+    ("CLAIM_DUE_JOBS", &CLAIM_DUE_JOBS),
     ("CLAIM_JOB_BY_ID", &CLAIM_JOB_BY_ID),
     ("JOB_FOR_UPDATE", &JOB_FOR_UPDATE),
     ("WRITE_HELD_JOB", &WRITE_HELD_JOB),
