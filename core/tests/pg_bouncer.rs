@@ -40,8 +40,9 @@ impl Backend for Bounced {
     type Store = PgStore;
 
     async fn open(&self) -> PgStore {
-        let options = PgOptions { max_connections: 4, listen: false, ..PgOptions::default() };
-        match PgStore::connect(&self.url(), options).await {
+        // The URL alone says a transaction pooler is in between, as a host configured only by DATABASE_URL would.
+        let options = PgOptions { max_connections: 4, ..PgOptions::default() };
+        match PgStore::connect(&format!("{}?pregen_pooler=transaction", self.url()), options).await {
             Ok(store) => store,
             Err(e) => panic!("connect through pgbouncer: {e}\npgbouncer log:\n{}", self.bouncer.log()),
         }
@@ -114,8 +115,8 @@ impl JobHandler for Recording {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_listening_off_an_idle_pool_polls_for_jobs_enqueued_elsewhere() {
     let Some(backend) = bounced().await else { return };
-    // Listening turned off by the URL alone, as a host configured only by DATABASE_URL would.
-    let url = format!("{}?pregen_listen=off", backend.url());
+    // Listening off and statements unnamed by the URL alone, as a host configured only by DATABASE_URL would.
+    let url = format!("{}?pregen_listen=off&pregen_prepare=off", backend.url());
     let worker = PgStore::connect(&url, PgOptions::default()).await.unwrap();
     let enqueuer = backend.open().await;
     let wakeups = worker.subscribe_wakeups(Arc::new(Notify::new())).await.unwrap();

@@ -32,28 +32,59 @@ async fn simple(store: &PgStore, sql: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every store call, on a pool of one connection; afterwards that connection holds no prepared statement and no
-/// setting made in the session, so any server connection of a transaction pooler could have run each call.
+/// Every store call on a pool of one connection, with the URL saying a transaction pooler is in between;
+/// afterwards that connection holds no prepared statement and no setting made in the session, so any server
+/// connection of a transaction pooler could have run each call.
 #[tokio::test]
-async fn no_call_leaves_a_prepared_statement_or_a_session_setting() {
+async fn behind_a_transaction_pooler_no_call_leaves_a_prepared_statement_or_a_session_setting() {
+    let db = TestDb::create().await;
+    let url = format!("{}?pregen_pooler=transaction", db.url());
+    let store = PgStore::connect(&url, PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+    every_store_call(&store, 0).await;
+    assert_eq!(simple(&store, "SELECT count(*) FROM pg_prepared_statements").await, ["0"]);
+    let session = simple(&store, "SELECT name FROM pg_settings WHERE source = 'session'").await;
+    assert!(session.is_empty(), "settings made in the session: {session:?}");
+    let backends = simple(
+        &store,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pregen'",
+    )
+    .await;
+    assert_eq!(backends, ["1"], "every call ran on the one pooled connection");
+}
+
+/// With a session that lasts (the default), each statement is prepared once on its connection and reused: a second
+/// round of every store call prepares nothing new, and still no setting is made in the session.
+#[tokio::test]
+async fn with_a_lasting_session_statements_are_prepared_once_and_reused() {
     let db = TestDb::create().await;
     let store =
         PgStore::connect(db.url(), PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+    every_store_call(&store, 0).await;
+    let prepared = "SELECT count(*) FROM pg_prepared_statements";
+    let first: usize = simple(&store, prepared).await[0].parse().unwrap();
+    assert!(first >= 30, "only {first} statements were prepared");
+    every_store_call(&store, 1).await;
+    let second: usize = simple(&store, prepared).await[0].parse().unwrap();
+    assert_eq!(second, first, "the second round prepared statements again");
+    let session = simple(&store, "SELECT name FROM pg_settings WHERE source = 'session'").await;
+    assert!(session.is_empty(), "settings made in the session: {session:?}");
+}
+
+/// Every store call once; `round` makes the rows each call needs new.
+async fn every_store_call(store: &PgStore, round: u32) {
     let (policy, options) = (Policy::default(), QueueOptions::default());
-    store.record_activity(&user("u"), t0()).await.unwrap();
-    store.insert_exams(vec![new_exam("u", ExamType::Practice, t0(), 1)]).await.unwrap();
-    store.claim_exam(&user("u"), ExamType::Practice, t0()).await.unwrap();
-    store.stock(&user("u"), ExamType::Practice, t0(), &policy).await.unwrap();
+    let (u, v, b) = (format!("u{round}"), format!("v{round}"), format!("b{round}"));
+    store.record_activity(&user(&u), t0()).await.unwrap();
+    store.insert_exams(vec![new_exam(&u, ExamType::Practice, t0(), 1)]).await.unwrap();
+    store.claim_exam(&user(&u), ExamType::Practice, t0()).await.unwrap();
+    store.stock(&user(&u), ExamType::Practice, t0(), &policy).await.unwrap();
     store.plan_missing(t0(), &policy).await.unwrap();
     store.analytics(t0(), &policy).await.unwrap();
-    store.user_stats(&user("u"), t0(), &policy).await.unwrap();
+    store.user_stats(&user(&u), t0(), &policy).await.unwrap();
     store.record_get_outcome(true).await.unwrap();
     store.generation_summary().await.unwrap();
     store.count_active_users(t0()).await.unwrap();
-    store
-        .enqueue_many(&[key("u", ExamType::Practice), key("v", ExamType::Practice)], t0(), &options)
-        .await
-        .unwrap();
+    store.enqueue_many(&[key(&u, ExamType::Practice), key(&v, ExamType::Practice)], t0(), &options).await.unwrap();
     let mut jobs = store.claim_jobs("w", 2, t0(), &options).await.unwrap();
     let job = jobs.remove(0);
     let job = store.heartbeat_job(&job, t0() + TimeDelta::seconds(1), &options).await.unwrap();
@@ -65,16 +96,11 @@ async fn no_call_leaves_a_prepared_statement_or_a_session_setting() {
     store.clear_queue(t0()).await.unwrap();
     store.cleanup(t0() + TimeDelta::days(30), &policy, 10).await.unwrap();
     store.cleanup_jobs(t0() + TimeDelta::days(30), &options.retention, 10).await.unwrap();
-    let batch = BatchRecord {
-        id: "b".into(),
-        holder: "h".into(),
-        plan: "{}".into(),
-        request_count: 1,
-        submitted_at: t0(),
-    };
+    let batch =
+        BatchRecord { id: b.clone(), holder: "h".into(), plan: "{}".into(), request_count: 1, submitted_at: t0() };
     store.record_batch(&batch).await.unwrap();
     store.claim_open_batches("c", t0(), t0() + TimeDelta::minutes(1)).await.unwrap();
-    store.release_batch("b", "c", true, t0()).await.unwrap();
+    store.release_batch(&b, "c", true, t0()).await.unwrap();
     store.count_open_batches().await.unwrap();
     let bank = BankPolicy::default();
     let spec = store_contract::tiny_spec();
@@ -82,27 +108,17 @@ async fn no_call_leaves_a_prepared_statement_or_a_session_setting() {
         NewBankExam::new(ExamType::Practice, synthetic_exam(&spec, seed), &spec, BankSource::Imported, t0(), &bank)
             .unwrap()
     };
-    let stored = store.insert_bank_exam(bank_exam(7)).await.unwrap();
-    let hash = pregen_core::store::content_hash(&synthetic_exam(&spec, 7));
+    let stored = store.insert_bank_exam(bank_exam(7 + 2 * u64::from(round))).await.unwrap();
+    let hash = pregen_core::store::content_hash(&synthetic_exam(&spec, 7 + 2 * u64::from(round)));
     assert_eq!(store.bank_exam_by_content(ExamType::Practice, &hash).await.unwrap(), Some(stored.id));
-    store.assign_exam(&user("u"), ExamType::Practice, t0(), &bank).await.unwrap();
-    store.unseen(&user("u"), ExamType::Practice, t0(), &bank).await.unwrap();
+    store.assign_exam(&user(&u), ExamType::Practice, t0(), &bank).await.unwrap();
+    store.unseen(&user(&u), ExamType::Practice, t0(), &bank).await.unwrap();
     store.plan_bank(t0(), &policy, &bank).await.unwrap();
     store.bank_analytics(t0(), &policy, &bank).await.unwrap();
     store.cleanup_bank(t0() + TimeDelta::days(60), &policy, &bank, 10).await.unwrap();
-    store.enqueue(&JobKey::bank(ExamType::Practice, 0), t0(), &options).await.unwrap();
+    store.enqueue(&JobKey::bank(ExamType::Practice, round), t0(), &options).await.unwrap();
     let bank_job = store.claim_jobs("w", 1, t0(), &options).await.unwrap().remove(0);
-    store.complete_job_with_bank_exam(&bank_job, bank_exam(8), t0()).await.unwrap();
-
-    assert_eq!(simple(&store, "SELECT count(*) FROM pg_prepared_statements").await, ["0"]);
-    let session = simple(&store, "SELECT name FROM pg_settings WHERE source = 'session'").await;
-    assert!(session.is_empty(), "settings made in the session: {session:?}");
-    let backends = simple(
-        &store,
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pregen'",
-    )
-    .await;
-    assert_eq!(backends, ["1"], "every call ran on the one pooled connection");
+    store.complete_job_with_bank_exam(&bank_job, bank_exam(8 + 2 * u64::from(round)), t0()).await.unwrap();
 }
 
 /// The claim and the stock count find the pair's rows by an index on (user, type), not by scanning the table.
@@ -215,5 +231,60 @@ async fn a_claim_reads_the_due_index_in_order_whatever_the_planner_prefers() {
     let (entries, seq_scans) = (after.0 - before.0, after.1 - before.1);
     assert!(entries <= 20, "the claim read {entries} entries of the due index for 5 jobs");
     assert_eq!(seq_scans, 0);
+    tx.rollback().await.unwrap();
+}
+
+/// Finishing jobs looks each one up by id, whatever the planner prefers. With stale statistics the planner joined
+/// the decisions to every running row instead (3 ms a call in the queue bench); here nested loops are turned off in
+/// the session, which makes a naive join of decisions to running jobs read all 2,000 (the control), and the
+/// finishing function must still look up only the five it finishes.
+#[tokio::test]
+async fn finishing_looks_each_job_up_by_id_whatever_the_planner_prefers() {
+    let db = TestDb::create().await;
+    let store = db.store(2).await;
+    let options = QueueOptions::default();
+    let keys: Vec<JobKey> = (0..2_000).map(|i| key(&format!("user-{i}"), ExamType::Practice)).collect();
+    store.enqueue_many(&keys, t0(), &options).await.unwrap();
+    let running = store.claim_jobs("w", 2_000, t0(), &options).await.unwrap();
+    assert_eq!(running.len(), 2_000);
+    let ids: Vec<String> = running.iter().take(5).map(|j| j.id.to_string()).collect();
+    let mut client = db.client().await;
+    let prefer_joining_everything = "SET LOCAL enable_nestloop = off";
+    let running_entries = |r: (i64, i64), s: (i64, i64)| (r.0 + s.0, r.1 + s.1);
+
+    let tx = client.transaction().await.unwrap();
+    tx.batch_execute(prefer_joining_everything).await.unwrap();
+    let naive = "SELECT j.id FROM pregen.jobs j JOIN unnest($1::text[]::uuid[]) AS d (id) ON d.id = j.id \
+                 WHERE j.state = 'running'";
+    let before =
+        running_entries(reads(&tx, "jobs_running_lease").await, reads(&tx, "jobs_running_deadline").await);
+    assert_eq!(tx.query(naive, &[&ids]).await.unwrap().len(), 5);
+    let after = running_entries(reads(&tx, "jobs_running_lease").await, reads(&tx, "jobs_running_deadline").await);
+    let (entries, seq_scans) = (after.0 - before.0, (after.1 - before.1) / 2);
+    assert!(
+        entries >= 2_000 || seq_scans > 0,
+        "the control read {entries} running entries and scanned the table {seq_scans} times"
+    );
+    tx.rollback().await.unwrap();
+
+    let tx = client.transaction().await.unwrap();
+    tx.batch_execute(prefer_joining_everything).await.unwrap();
+    let finish = "SELECT id FROM pregen.finish_jobs($1::text[]::uuid[], $2, $3, $4, $5, $6, $7, $8, $9)";
+    let holders = vec!["w"; 5];
+    let attempts = vec![1_i32; 5];
+    let states = vec!["succeeded"; 5];
+    let none_at: Vec<Option<chrono::DateTime<chrono::Utc>>> = vec![None; 5];
+    let none_text: Vec<Option<&str>> = vec![None; 5];
+    let decided = vec![t0(); 5];
+    let before =
+        running_entries(reads(&tx, "jobs_running_lease").await, reads(&tx, "jobs_running_deadline").await);
+    let finished = tx
+        .query(finish, &[&ids, &holders, &attempts, &states, &none_at, &none_text, &none_text, &decided, &decided])
+        .await
+        .unwrap();
+    assert_eq!(finished.len(), 5);
+    let after = running_entries(reads(&tx, "jobs_running_lease").await, reads(&tx, "jobs_running_deadline").await);
+    assert_eq!(after.0 - before.0, 0, "finishing read entries of the running indexes");
+    assert_eq!(after.1 - before.1, 0, "finishing scanned the jobs table");
     tx.rollback().await.unwrap();
 }

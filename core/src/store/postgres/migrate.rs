@@ -39,7 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!("20260601000600", "legacy_imports"),
     migration!("20260601000700", "exam_bank"),
     migration!("20260601000800", "awaited_job_ends"),
-    migration!("20260601000900", "claim_due_jobs"),
+    migration!("20260601000900", "queue_functions"),
 ];
 
 /// The advisory lock key every migrating process takes (`pregen` in ASCII), so two processes migrating at once

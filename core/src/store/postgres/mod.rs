@@ -7,11 +7,14 @@
 //! names its holder and attempt in the `WHERE` clause, so a worker whose lease was taken over changes nothing. An
 //! exam and its job's success are written in one transaction, and the exam's `job_id` is unique.
 //!
-//! **Poolers.** Statements go out with their parameter types through the unnamed statement (`query_typed`):
-//! nothing is prepared by name, nothing is cached per connection (deadpool's statement cache is never used), and
-//! no session state is set (no `SET`, no session advisory lock; the migration lock is transaction-scoped). Only
-//! built-in types cross the wire, so the driver never looks a type up with a prepared query. That is what a
-//! transaction pooler (Supabase's port 6543, PgBouncer in transaction mode) allows.
+//! **Statements and poolers.** Each statement is prepared once per connection with its parameter types and kept
+//! (deadpool's statement cache), which spares the server parsing and planning it at every call (about a fifth of
+//! its time in the queue bench). Behind a transaction pooler (Supabase's port 6543, PgBouncer in transaction mode)
+//! a statement prepared on one server connection is not there on the next, so there ([`PgOptions::prepare`] off,
+//! or `pregen_pooler=transaction` in the URL) statements go out unnamed with their types (`query_typed`) and
+//! nothing is prepared by name. Either way no session state is set (no `SET`, no session advisory lock; the
+//! migration lock is transaction-scoped), and only built-in types cross the wire, so the driver never looks a type
+//! up with a prepared query of its own.
 //!
 //! **Time and clock skew.** Every instant is the application's clock, bound as a parameter (rounded down to the
 //! millisecond, as SQLite stores it); no statement reads the database's `now()`, so tests move time and the two
@@ -48,7 +51,7 @@ mod url;
 pub use deadpool_postgres;
 pub use listen::{JOB_ENDS_CHANNEL, JOBS_CHANNEL, LISTENER_APPLICATION};
 pub use tokio_postgres;
-pub use url::LISTEN_PARAM;
+pub use url::{LISTEN_PARAM, POOLER_PARAM, PREPARE_PARAM};
 
 use std::fmt;
 use std::str::FromStr;
@@ -56,10 +59,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, StatementCache,
+};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::{GenericClient, Row, Statement};
 
 use self::sql::Sql;
 use super::StoreError;
@@ -77,8 +82,14 @@ pub struct PgOptions {
     pub migrate: bool,
     /// Whether wake-ups are pushed by `LISTEN` on a session of their own (on by default). Turn it off behind a
     /// transaction pooler, where a session does not last: workers then poll. The URL parameter
-    /// `pregen_listen=off` (or `on`) overrides it.
+    /// `pregen_listen=off` (or `on`) overrides it, and `pregen_pooler=transaction` turns it off.
     pub listen: bool,
+    /// Whether statements are prepared once per connection and reused (on by default). Turn it off behind a
+    /// transaction pooler that does not carry prepared statements between server connections (Supavisor's
+    /// transaction mode; PgBouncer before 1.21 or with `max_prepared_statements = 0`): statements then go out
+    /// unnamed. The URL parameter `pregen_prepare=off` (or `on`) overrides it, and `pregen_pooler=transaction`
+    /// turns it off.
+    pub prepare: bool,
 }
 
 impl Default for PgOptions {
@@ -89,6 +100,7 @@ impl Default for PgOptions {
             wait_timeout: Duration::from_secs(30),
             migrate: true,
             listen: true,
+            prepare: true,
         }
     }
 }
@@ -105,6 +117,8 @@ pub struct PgStore {
     enqueues: std::sync::Arc<coalesce::Coalescer<PgStore, jobs::Wanted, super::Enqueued>>,
     /// Decisions of finishing attempts waiting to share a statement, shared by every clone.
     finishes: std::sync::Arc<coalesce::Coalescer<PgStore, shared_writes::Finish, crate::queue::Job>>,
+    /// Whether statements are prepared once per connection ([`PgOptions::prepare`]).
+    prepare: bool,
     /// Where it connects, without the password, for Debug and logs.
     target: String,
 }
@@ -122,8 +136,9 @@ impl PgStore {
         if options.max_connections == 0 {
             return Err(StoreError::invalid("maxConnections", "must be at least 1"));
         }
-        let (url, listen_param) = url::take_listen(url)?;
-        let listen = listen_param.unwrap_or(options.listen);
+        let (url, settings) = url::take_settings(url)?;
+        let listen = settings.listen.unwrap_or(options.listen);
+        let prepare = settings.prepare.unwrap_or(options.prepare);
         let (url, tls) = tls::TlsSettings::take(&url)?;
         let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::invalid("database URL", format!("not a Postgres URL ({e})")))?;
@@ -151,7 +166,7 @@ impl PgStore {
         });
         let enqueues = coalesce::Coalescer::new(shared_writes::enqueue_batch);
         let finishes = coalesce::Coalescer::new(shared_writes::finish_batch);
-        let store = Self { pool, listener, enqueues, finishes, target };
+        let store = Self { pool, listener, enqueues, finishes, prepare, target };
         if options.migrate {
             store.migrate().await?;
         } else {
@@ -173,7 +188,9 @@ impl PgStore {
 
     /// A pooled connection for one store call.
     pub(crate) async fn conn(&self) -> Result<Conn, StoreError> {
-        Ok(Conn { object: Some(self.client().await?), broken: AtomicBool::new(false) })
+        let object = self.client().await?;
+        let statements = self.prepare.then(|| std::sync::Arc::clone(&object.statement_cache));
+        Ok(Conn { object: Some(object), statements, broken: AtomicBool::new(false) })
     }
 
     /// Host, port and database name, without user or password.
@@ -270,6 +287,8 @@ pub(crate) fn at(t: DateTime<Utc>) -> DateTime<Utc> {
 /// a broken connection is dropped instead of going back to the pool, so the next call does not meet it.
 pub(crate) struct Conn {
     object: Option<Object>,
+    /// The connection's prepared statements, `None` when statements go out unnamed.
+    statements: Option<std::sync::Arc<StatementCache>>,
     broken: AtomicBool,
 }
 
@@ -289,7 +308,7 @@ impl Conn {
     }
 
     async fn start(&mut self, snapshot: bool) -> Result<Tx<'_>, StoreError> {
-        let Conn { object, broken } = self;
+        let Conn { object, statements, broken } = self;
         let client: &mut tokio_postgres::Client = object.as_deref_mut().expect("a connection is held until drop");
         let mut builder = client.build_transaction();
         if snapshot {
@@ -297,7 +316,7 @@ impl Conn {
         }
         let started = builder.start().await.map_err(db_error);
         let tx = settle(broken, started)?;
-        Ok(Tx { tx, broken })
+        Ok(Tx { tx, statements: statements.as_deref(), broken })
     }
 }
 
@@ -314,6 +333,7 @@ impl Drop for Conn {
 /// A transaction on a [`Conn`]; dropped without [`Tx::commit`], it rolls back.
 pub(crate) struct Tx<'a> {
     tx: tokio_postgres::Transaction<'a>,
+    statements: Option<&'a StatementCache>,
     broken: &'a AtomicBool,
 }
 
@@ -340,6 +360,10 @@ pub(crate) trait Db: Sync {
     type Client: GenericClient + Sync;
     /// The handle statements run on.
     fn handle(&self) -> &Self::Client;
+    /// The connection's client, which prepares statements.
+    fn connection(&self) -> &tokio_postgres::Client;
+    /// The connection's prepared statements, `None` when statements go out unnamed.
+    fn statements(&self) -> Option<&StatementCache>;
     /// Set when a statement found the connection lost.
     fn broken(&self) -> &AtomicBool;
 }
@@ -349,6 +373,14 @@ impl Db for Conn {
 
     fn handle(&self) -> &tokio_postgres::Client {
         self.client()
+    }
+
+    fn connection(&self) -> &tokio_postgres::Client {
+        self.client()
+    }
+
+    fn statements(&self) -> Option<&StatementCache> {
+        self.statements.as_deref()
     }
 
     fn broken(&self) -> &AtomicBool {
@@ -361,6 +393,14 @@ impl<'a> Db for Tx<'a> {
 
     fn handle(&self) -> &tokio_postgres::Transaction<'a> {
         &self.tx
+    }
+
+    fn connection(&self) -> &tokio_postgres::Client {
+        self.tx.client()
+    }
+
+    fn statements(&self) -> Option<&StatementCache> {
+        self.statements
     }
 
     fn broken(&self) -> &AtomicBool {
@@ -392,14 +432,52 @@ fn typed<'a>(
     Ok(values.iter().zip(sql.types).map(|(v, t)| (*v, t.clone())).collect())
 }
 
+/// The statement `sql` prepared on `db`'s connection (once per connection), or `None` where statements go out
+/// unnamed.
+async fn prepared(db: &impl Db, sql: &Sql) -> Result<Option<Statement>, StoreError> {
+    let Some(cache) = db.statements() else { return Ok(None) };
+    let statement = cache.prepare_typed(db.connection(), sql.text, sql.types).await.map_err(db_error);
+    settle(db.broken(), statement).map(Some)
+}
+
+/// Whether `e` says a kept statement no longer fits the schema (another process migrated it): the statement is
+/// prepared again and the call tried once more.
+fn stale_statement(e: &StoreError) -> bool {
+    matches!(e, StoreError::Database(text) if text.contains("cached plan must not change result type"))
+}
+
+/// Runs `sql` with `values` through `db`'s kept statement when statements are prepared, else unnamed, and does
+/// `run` with the rows (or count) it yields.
+macro_rules! run_statement {
+    ($db:expr, $sql:expr, $values:expr, $prepared:ident, $unnamed:ident) => {{
+        let (db, sql, values) = ($db, $sql, $values);
+        let typed = typed(sql, values)?;
+        let mut tries = 0;
+        loop {
+            let result = match prepared(db, sql).await? {
+                Some(statement) => db.handle().$prepared(&statement, values).await.map_err(db_error),
+                None => db.handle().$unnamed(sql.text, &typed).await.map_err(db_error),
+            };
+            match result {
+                Err(e) if tries == 0 && stale_statement(&e) => {
+                    tries += 1;
+                    if let Some(cache) = db.statements() {
+                        cache.remove(sql.text, sql.types);
+                    }
+                }
+                result => break settle(db.broken(), result),
+            }
+        }
+    }};
+}
+
 /// Runs `sql` with `values` and returns its rows.
 pub(crate) async fn query(
     db: &impl Db,
     sql: &Sql,
     values: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, StoreError> {
-    let rows = db.handle().query_typed(sql.text, &typed(sql, values)?).await.map_err(db_error);
-    settle(db.broken(), rows)
+    run_statement!(db, sql, values, query, query_typed)
 }
 
 /// Runs `sql` and returns its one row, or `None`.
@@ -408,20 +486,17 @@ pub(crate) async fn query_opt(
     sql: &Sql,
     values: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<Row>, StoreError> {
-    let row = db.handle().query_typed_opt(sql.text, &typed(sql, values)?).await.map_err(db_error);
-    settle(db.broken(), row)
+    run_statement!(db, sql, values, query_opt, query_typed_opt)
 }
 
 /// Runs `sql`, which returns exactly one row.
 pub(crate) async fn query_one(db: &impl Db, sql: &Sql, values: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
-    let row = db.handle().query_typed_one(sql.text, &typed(sql, values)?).await.map_err(db_error);
-    settle(db.broken(), row)
+    run_statement!(db, sql, values, query_one, query_typed_one)
 }
 
 /// Runs `sql` and returns how many rows it changed.
 pub(crate) async fn execute(db: &impl Db, sql: &Sql, values: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
-    let changed = db.handle().execute_typed(sql.text, &typed(sql, values)?).await.map_err(db_error);
-    settle(db.broken(), changed)
+    run_statement!(db, sql, values, execute, execute_typed)
 }
 
 /// Reads column `i` of `row`; a type mismatch is a corrupt row.

@@ -320,7 +320,7 @@ WHERE id = $1 AND NOT awaited AND state IN ('pending', 'running', 'retry_wait')"
 pub(crate) const JOB_BY_ID: Sql =
     Sql { text: concat!("SELECT ", job_columns!(), " FROM pregen.jobs WHERE id = $1"), types: &[UUID] };
 
-/// The claim and the overdue look in one call (the `claim_due_jobs` migration): rows of running jobs whose lease or
+/// The claim and the overdue look in one call (the `queue_functions` migration): rows of running jobs whose lease or
 /// deadline passed (last column false), then the jobs claimed (true), in no order; the same transition as
 /// `queue::start`. Due jobs another claim holds are skipped. $1 holder, $2 now, $3 lease expiry, $4 diagnostic
 /// deadline, $5 practice deadline, $6 limit, $7 how many overdue jobs to return at most (per kind).
@@ -385,26 +385,12 @@ RETURNING ",
 /// returned was not held). Arrays, one element per job: $1 ids, $2 holders, $3 attempts, $4 states, $5 run_at
 /// (NULL keeps it), $6 error codes, $7 error messages, $8 decided at, $9 finished at (NULL unless final).
 pub(crate) const FINISH_JOBS: Sql = Sql {
-    text: "
-WITH d AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
-                         $8::timestamptz[], $9::timestamptz[])
-        AS d (id, holder, attempt, state, run_at, code, message, decided_at, finished_at)
-), held AS (
-    SELECT j.id FROM pregen.jobs j JOIN d ON d.id = j.id
-    WHERE j.state = 'running' AND j.lease_holder = d.holder AND j.attempt = d.attempt
-    ORDER BY j.id
-    FOR UPDATE OF j
-)
-UPDATE pregen.jobs AS j SET state = d.state, run_at = coalesce(d.run_at, j.run_at), last_error_code = d.code,
-    last_error_message = d.message, updated_at = d.decided_at, finished_at = d.finished_at, lease_holder = NULL,
-    lease_expires_at = NULL, deadline_at = NULL
-FROM d
-WHERE j.id = d.id AND j.id IN (SELECT id FROM held)
-  AND j.state = 'running' AND j.lease_holder = d.holder AND j.attempt = d.attempt
-RETURNING j.id, j.user_id, j.exam_type, j.state, j.attempt, j.max_attempts, j.run_at, j.created_at, j.updated_at,
-    j.started_at, j.deadline_at, j.lease_holder, j.lease_expires_at, j.finished_at, j.last_error_code,
-    j.last_error_message, j.releases, j.max_releases",
+    text: concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM pregen.finish_jobs($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::timestamptz[], $6::text[], \
+         $7::text[], $8::timestamptz[], $9::timestamptz[])"
+    ),
     types: &[
         Type::UUID_ARRAY,
         Type::TEXT_ARRAY,
