@@ -203,6 +203,9 @@ impl Fetcher {
                 }
                 () = stopped(&mut stop) => break,
             };
+            // Attempts end together (their outcomes share one commit): let the others that just ended hand back
+            // their slots before counting the free ones, so one claim fills them all.
+            tokio::task::yield_now().await;
             // Registered before looking, so an enqueue between the look and the wait still wakes the pool.
             let notified = notify.notified();
             tokio::pin!(notified);
