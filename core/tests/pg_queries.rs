@@ -288,3 +288,21 @@ async fn finishing_looks_each_job_up_by_id_whatever_the_planner_prefers() {
     assert_eq!(after.1 - before.1, 0, "finishing scanned the jobs table");
     tx.rollback().await.unwrap();
 }
+
+/// A kept statement whose result no longer fits the schema (another process migrated it while this one ran) is
+/// prepared again and the call tried once more, instead of failing every call on that connection until it closes.
+#[tokio::test]
+async fn a_kept_statement_the_schema_changed_under_is_prepared_again() {
+    let db = TestDb::create().await;
+    let store =
+        PgStore::connect(db.url(), PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+    let options = QueueOptions::default();
+    let job = store.enqueue(&key("u", ExamType::Practice), t0(), &options).await.unwrap().job;
+    assert_eq!(store.get_job(&job.id).await.unwrap().map(|j| j.id), Some(job.id.clone()));
+    db.client()
+        .await
+        .batch_execute("ALTER TABLE pregen.jobs ALTER COLUMN last_error_message TYPE varchar")
+        .await
+        .unwrap();
+    assert_eq!(store.get_job(&job.id).await.unwrap().map(|j| j.id), Some(job.id));
+}
