@@ -163,7 +163,9 @@ async fn transition_held(
 /// on (an expired lease is an abandoned attempt, a passed deadline a timed-out one). Those are settled here by the
 /// same rules as a reported failure (a job another reaper settled first is left alone by the fence); when any was,
 /// and the claim came back short, the rest is claimed again, so a settled job due at once is not left waiting.
-/// Returns the claimed jobs in due order.
+/// Returns the claimed jobs in due order. Once jobs are claimed they are returned: a failure to settle an overdue
+/// job or to claim the rest is then logged, not returned (the overdue job is found again by the next claim), since
+/// the claimed jobs would otherwise wait out their lease and spend an attempt.
 async fn claim_and_reap(
     client: &impl Db,
     holder: &str,
@@ -172,29 +174,40 @@ async fn claim_and_reap(
     options: &QueueOptions,
 ) -> Result<Vec<Job>, StoreError> {
     let [lease, diagnostic, practice] = claim_times(now, options);
-    let mut claimed = Vec::new();
-    let mut reap_limit = REAP_LIMIT;
-    loop {
-        let wanted = i64::from(limit) - i64::try_from(claimed.len()).unwrap_or(i64::MAX);
+    let claim = |wanted: i64, reap_limit: i64| async move {
         let rows = query(
             client,
             &sql::CLAIM_DUE_JOBS,
             &[&holder, &at(now), &lease, &diagnostic, &practice, &wanted, &reap_limit],
         )
         .await?;
-        let mut settled = 0;
+        let (mut claimed, mut overdue) = (Vec::new(), Vec::new());
         for row in &rows {
-            let job = read_job(row)?;
             if get::<bool>(row, CLAIMED_COLUMN)? {
-                claimed.push(job);
+                claimed.push(read_job(row)?)
             } else {
-                settled += usize::from(settle_overdue(client, &job, now, options).await?);
+                overdue.push(read_job(row)?)
             }
         }
-        // Settled once per call: jobs a second look finds overdue wait for the next claim.
-        reap_limit = 0;
-        if settled == 0 || claimed.len() >= limit as usize {
-            break;
+        Ok::<_, StoreError>((claimed, overdue))
+    };
+    let (mut claimed, overdue) = claim(i64::from(limit), REAP_LIMIT).await?;
+    let mut settled = 0;
+    for job in &overdue {
+        match settle_overdue(client, job, now, options).await {
+            Ok(wrote) => settled += usize::from(wrote),
+            Err(e) => {
+                tracing::warn!("[BGJob] could not settle overdue job {} (the next claim tries again): {e}", job.id)
+            }
+        }
+    }
+    let short = i64::from(limit) - i64::try_from(claimed.len()).unwrap_or(i64::MAX);
+    if settled > 0 && short > 0 {
+        // Jobs a second look finds overdue wait for the next claim.
+        match claim(short, 0).await {
+            Ok((more, _)) => claimed.extend(more),
+            Err(e) if claimed.is_empty() => return Err(e),
+            Err(e) => tracing::warn!("[BGJob] claiming after settling overdue jobs failed: {e}"),
         }
     }
     claimed.sort_by_key(|job| (job.run_at, job.created_at));
