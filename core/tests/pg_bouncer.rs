@@ -115,8 +115,9 @@ impl JobHandler for Recording {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_listening_off_an_idle_pool_polls_for_jobs_enqueued_elsewhere() {
     let Some(backend) = bounced().await else { return };
-    // Listening off and statements unnamed by the URL alone, as a host configured only by DATABASE_URL would.
-    let url = format!("{}?pregen_listen=off&pregen_prepare=off", backend.url());
+    // Listening off by the URL alone, in the older form (which leaves statements unnamed too), as a host configured
+    // only by DATABASE_URL would.
+    let url = format!("{}?pregen_listen=off", backend.url());
     let worker = PgStore::connect(&url, PgOptions::default()).await.unwrap();
     let enqueuer = backend.open().await;
     let wakeups = worker.subscribe_wakeups(Arc::new(Notify::new())).await.unwrap();

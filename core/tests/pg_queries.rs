@@ -37,15 +37,24 @@ async fn simple(store: &PgStore, sql: &str) -> Vec<String> {
 /// connection of a transaction pooler could have run each call.
 #[tokio::test]
 async fn behind_a_transaction_pooler_no_call_leaves_a_prepared_statement_or_a_session_setting() {
-    let db = TestDb::create().await;
-    let url = format!("{}?pregen_pooler=transaction", db.url());
-    let store = PgStore::connect(&url, PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
-    every_store_call(&store, 0).await;
-    assert_eq!(simple(&store, "SELECT count(*) FROM pg_prepared_statements").await, ["0"]);
-    let session = simple(&store, "SELECT name FROM pg_settings WHERE source = 'session'").await;
+    // The pooler said in the URL, or listening turned off alone (the older form, which leaves statements unnamed).
+    for setting in ["pregen_pooler=transaction", "pregen_listen=off"] {
+        let db = TestDb::create().await;
+        let url = format!("{}?{setting}", db.url());
+        let store =
+            PgStore::connect(&url, PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+        nothing_kept_after_every_call(&store).await;
+    }
+}
+
+/// Runs every store call and checks that its one connection keeps no prepared statement and no session setting.
+async fn nothing_kept_after_every_call(store: &PgStore) {
+    every_store_call(store, 0).await;
+    assert_eq!(simple(store, "SELECT count(*) FROM pg_prepared_statements").await, ["0"]);
+    let session = simple(store, "SELECT name FROM pg_settings WHERE source = 'session'").await;
     assert!(session.is_empty(), "settings made in the session: {session:?}");
     let backends = simple(
-        &store,
+        store,
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pregen'",
     )
     .await;
@@ -304,5 +313,19 @@ async fn a_kept_statement_the_schema_changed_under_is_prepared_again() {
         .batch_execute("ALTER TABLE pregen.jobs ALTER COLUMN last_error_message TYPE varchar")
         .await
         .unwrap();
+    assert_eq!(store.get_job(&job.id).await.unwrap().map(|j| j.id), Some(job.id));
+}
+
+/// A kept statement the server no longer has (as when a transaction pooler hands the call to another server
+/// connection, emulated by deallocating every statement on the store's one connection) is prepared again and the
+/// call tried once more.
+#[tokio::test]
+async fn a_kept_statement_the_server_lost_is_prepared_again() {
+    let db = TestDb::create().await;
+    let store =
+        PgStore::connect(db.url(), PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+    let job = store.enqueue(&key("u", ExamType::Practice), t0(), &QueueOptions::default()).await.unwrap().job;
+    assert!(store.get_job(&job.id).await.unwrap().is_some());
+    store.client().await.unwrap().batch_execute("DEALLOCATE ALL").await.unwrap();
     assert_eq!(store.get_job(&job.id).await.unwrap().map(|j| j.id), Some(job.id));
 }

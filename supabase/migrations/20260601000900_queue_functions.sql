@@ -44,7 +44,8 @@ BEGIN
                 j.updated_at, j.started_at, j.deadline_at, j.lease_holder, j.lease_expires_at, j.finished_at,
                 j.last_error_code, j.last_error_message, j.releases, j.max_releases, false
          FROM pregen.jobs j
-         WHERE j.state = 'running' AND j.deadline_at <= p_now AND j.lease_expires_at > p_now
+         WHERE j.state = 'running' AND j.deadline_at <= p_now
+           AND (j.lease_expires_at > p_now OR j.lease_expires_at IS NULL)
          ORDER BY j.deadline_at LIMIT p_overdue_limit);
     RETURN QUERY
         UPDATE pregen.jobs j SET
@@ -65,7 +66,7 @@ END
 $claim$;
 -- The server's role claims; no API user may (the function runs with its caller's rights in any case).
 REVOKE ALL ON FUNCTION pregen.claim_due_jobs(text, timestamptz, timestamptz, timestamptz, timestamptz, bigint, bigint)
-    FROM PUBLIC;
+    FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION
     pregen.claim_due_jobs(text, timestamptz, timestamptz, timestamptz, timestamptz, bigint, bigint)
     TO service_role;
@@ -117,6 +118,6 @@ BEGIN
 END
 $finish$;
 REVOKE ALL ON FUNCTION pregen.finish_jobs(uuid[], text[], integer[], text[], timestamptz[], text[], text[],
-    timestamptz[], timestamptz[]) FROM PUBLIC;
+    timestamptz[], timestamptz[]) FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION pregen.finish_jobs(uuid[], text[], integer[], text[], timestamptz[], text[], text[],
     timestamptz[], timestamptz[]) TO service_role;

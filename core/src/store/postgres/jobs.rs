@@ -165,7 +165,9 @@ async fn transition_held(
 /// and the claim came back short, the rest is claimed again, so a settled job due at once is not left waiting.
 /// Returns the claimed jobs in due order. Once jobs are claimed they are returned: a failure to settle an overdue
 /// job or to claim the rest is then logged, not returned (the overdue job is found again by the next claim), since
-/// the claimed jobs would otherwise wait out their lease and spend an attempt.
+/// the claimed jobs would otherwise wait out their lease and spend an attempt. Unlike SQLite, which settles before
+/// it claims, the claim comes first here (one round trip in the usual case of nothing overdue), so after a mass
+/// expiry the claimed jobs wait for up to `2 x REAP_LIMIT` settling writes before they start.
 async fn claim_and_reap(
     client: &impl Db,
     holder: &str,
@@ -196,8 +198,16 @@ async fn claim_and_reap(
     for job in &overdue {
         match settle_overdue(client, job, now, options).await {
             Ok(wrote) => settled += usize::from(wrote),
+            // Nothing claimed: the caller learns of the failure (and backs off) as before.
+            Err(e) if claimed.is_empty() => return Err(e),
             Err(e) => {
-                tracing::warn!("[BGJob] could not settle overdue job {} (the next claim tries again): {e}", job.id)
+                tracing::warn!(
+                    "[BGJob] could not settle overdue job {} (the next claim tries again): {e}",
+                    job.id
+                );
+                if client.broken().load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
             }
         }
     }

@@ -84,12 +84,12 @@ pub struct PgOptions {
     /// transaction pooler, where a session does not last: workers then poll. The URL parameter
     /// `pregen_listen=off` (or `on`) overrides it, and `pregen_pooler=transaction` turns it off.
     pub listen: bool,
-    /// Whether statements are prepared once per connection and reused (on by default). Turn it off behind a
-    /// transaction pooler that does not carry prepared statements between server connections (Supavisor's
-    /// transaction mode; PgBouncer before 1.21 or with `max_prepared_statements = 0`): statements then go out
-    /// unnamed. The URL parameter `pregen_prepare=off` (or `on`) overrides it, and `pregen_pooler=transaction`
-    /// turns it off.
-    pub prepare: bool,
+    /// Whether statements are prepared once per connection and reused, sparing the server a parse and a plan per
+    /// call. `None` (the default) follows [`PgOptions::listen`]: prepared where a session lasts, unnamed where it
+    /// does not (behind a transaction pooler that does not carry prepared statements between server connections:
+    /// Supavisor's transaction mode; PgBouncer before 1.21 or with `max_prepared_statements = 0`). The URL
+    /// parameter `pregen_prepare=off` (or `on`) overrides it, and `pregen_pooler=transaction` turns it off.
+    pub prepare: Option<bool>,
 }
 
 impl Default for PgOptions {
@@ -100,7 +100,7 @@ impl Default for PgOptions {
             wait_timeout: Duration::from_secs(30),
             migrate: true,
             listen: true,
-            prepare: true,
+            prepare: None,
         }
     }
 }
@@ -117,7 +117,7 @@ pub struct PgStore {
     enqueues: std::sync::Arc<coalesce::Coalescer<PgStore, jobs::Wanted, super::Enqueued>>,
     /// Decisions of finishing attempts waiting to share a statement, shared by every clone.
     finishes: std::sync::Arc<coalesce::Coalescer<PgStore, shared_writes::Finish, crate::queue::Job>>,
-    /// Whether statements are prepared once per connection ([`PgOptions::prepare`]).
+    /// Whether statements are prepared once per connection (see [`PgOptions::prepare`]).
     prepare: bool,
     /// Where it connects, without the password, for Debug and logs.
     target: String,
@@ -138,7 +138,7 @@ impl PgStore {
         }
         let (url, settings) = url::take_settings(url)?;
         let listen = settings.listen.unwrap_or(options.listen);
-        let prepare = settings.prepare.unwrap_or(options.prepare);
+        let prepare = settings.prepare.or(options.prepare).unwrap_or(listen);
         let (url, tls) = tls::TlsSettings::take(&url)?;
         let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::invalid("database URL", format!("not a Postgres URL ({e})")))?;
@@ -364,6 +364,8 @@ pub(crate) trait Db: Sync {
     fn connection(&self) -> &tokio_postgres::Client;
     /// The connection's prepared statements, `None` when statements go out unnamed.
     fn statements(&self) -> Option<&StatementCache>;
+    /// Whether statements run inside an explicit transaction (which a failed statement aborts).
+    fn in_transaction(&self) -> bool;
     /// Set when a statement found the connection lost.
     fn broken(&self) -> &AtomicBool;
 }
@@ -381,6 +383,10 @@ impl Db for Conn {
 
     fn statements(&self) -> Option<&StatementCache> {
         self.statements.as_deref()
+    }
+
+    fn in_transaction(&self) -> bool {
+        false
     }
 
     fn broken(&self) -> &AtomicBool {
@@ -401,6 +407,10 @@ impl<'a> Db for Tx<'a> {
 
     fn statements(&self) -> Option<&StatementCache> {
         self.statements
+    }
+
+    fn in_transaction(&self) -> bool {
+        true
     }
 
     fn broken(&self) -> &AtomicBool {
@@ -434,38 +444,61 @@ fn typed<'a>(
 
 /// The statement `sql` prepared on `db`'s connection (once per connection), or `None` where statements go out
 /// unnamed.
-async fn prepared(db: &impl Db, sql: &Sql) -> Result<Option<Statement>, StoreError> {
+async fn prepared(db: &impl Db, sql: &Sql) -> Result<Option<Statement>, tokio_postgres::Error> {
     let Some(cache) = db.statements() else { return Ok(None) };
-    let statement = cache.prepare_typed(db.connection(), sql.text, sql.types).await.map_err(db_error);
-    settle(db.broken(), statement).map(Some)
+    cache.prepare_typed(db.connection(), sql.text, sql.types).await.map(Some)
 }
 
-/// Whether `e` says a kept statement no longer fits the schema (another process migrated it): the statement is
-/// prepared again and the call tried once more.
-fn stale_statement(e: &StoreError) -> bool {
-    matches!(e, StoreError::Database(text) if text.contains("cached plan must not change result type"))
+/// Whether `e` says the connection's kept statements no longer match the server: a statement whose result the
+/// schema changed under it (another process migrated; Postgres refuses to run the old plan), or one the server
+/// does not have (a transaction pooler handed the call to another server connection).
+fn kept_statement_lost(e: &tokio_postgres::Error) -> bool {
+    let Some(db) = e.as_db_error() else { return false };
+    (*db.code() == SqlState::FEATURE_NOT_SUPPORTED && db.routine() == Some("RevalidateCachedQuery"))
+        || *db.code() == SqlState::INVALID_SQL_STATEMENT_NAME
 }
 
-/// Runs `sql` with `values` through `db`'s kept statement when statements are prepared, else unnamed, and does
-/// `run` with the rows (or count) it yields.
+/// The store error for a failed statement; a statement the server lacks says how to stop preparing.
+fn statement_error(e: &tokio_postgres::Error) -> StoreError {
+    match classify(e) {
+        StoreError::Database(text)
+            if e.as_db_error().is_some_and(|d| *d.code() == SqlState::INVALID_SQL_STATEMENT_NAME) =>
+        {
+            StoreError::Database(format!(
+                "{text}; prepared statements do not last here (a transaction pooler?): add \
+                 {}=transaction to the database URL",
+                url::POOLER_PARAM
+            ))
+        }
+        other => other,
+    }
+}
+
+/// Runs `sql` with `values` through `db`'s kept statement when statements are prepared, else unnamed. When the
+/// kept statements no longer match the server they are all dropped, to be prepared again, and outside a
+/// transaction the call is tried once more (inside one the server has aborted it, so the error goes back).
 macro_rules! run_statement {
     ($db:expr, $sql:expr, $values:expr, $prepared:ident, $unnamed:ident) => {{
         let (db, sql, values) = ($db, $sql, $values);
         let typed = typed(sql, values)?;
-        let mut tries = 0;
+        let mut retried = false;
         loop {
-            let result = match prepared(db, sql).await? {
-                Some(statement) => db.handle().$prepared(&statement, values).await.map_err(db_error),
-                None => db.handle().$unnamed(sql.text, &typed).await.map_err(db_error),
+            let result = match prepared(db, sql).await {
+                Ok(Some(statement)) => db.handle().$prepared(&statement, values).await,
+                Ok(None) => db.handle().$unnamed(sql.text, &typed).await,
+                Err(e) => Err(e),
             };
             match result {
-                Err(e) if tries == 0 && stale_statement(&e) => {
-                    tries += 1;
+                Err(e) if db.statements().is_some() && kept_statement_lost(&e) => {
                     if let Some(cache) = db.statements() {
-                        cache.remove(sql.text, sql.types);
+                        cache.clear();
                     }
+                    if retried || db.in_transaction() {
+                        break settle(db.broken(), Err(statement_error(&e)));
+                    }
+                    retried = true;
                 }
-                result => break settle(db.broken(), result),
+                result => break settle(db.broken(), result.map_err(|e| statement_error(&e))),
             }
         }
     }};

@@ -1,6 +1,7 @@
 //! Every SQL statement of the Postgres backend, with bound parameters only, each beside the types of its
-//! parameters (sent with the statement, so nothing is prepared by name: see the module doc on poolers). Times are
-//! `timestamptz` bound from the application's clock; no statement reads `now()`.
+//! parameters (prepared with them once per connection, or sent with the statement behind a transaction pooler: see
+//! the module doc on poolers). Times are `timestamptz` bound from the application's clock; no statement reads
+//! `now()`.
 
 use tokio_postgres::types::Type;
 

@@ -1,5 +1,5 @@
 //! The bank's SQL statements of the Postgres backend (with `sql.rs`, every statement of the backend), in the same
-//! form: bound parameters only, each statement beside its parameter types, sent unnamed; no `now()`.
+//! form: bound parameters only, each statement beside its parameter types; no `now()`.
 
 use tokio_postgres::types::Type;
 

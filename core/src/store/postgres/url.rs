@@ -1,8 +1,10 @@
 //! pregen's own settings in a Postgres URL, so the one URL configures the command, the Node addon and Rust hosts
 //! alike: `pregen_pooler=transaction` says the URL reaches a transaction pooler (Supabase's port 6543, PgBouncer
 //! in transaction mode), where no session lasts, so wake-ups are polled and nothing is prepared by name;
-//! `pregen_listen` and `pregen_prepare` (`on`/`off`) set either alone and win over the pooler's defaults. The
-//! driver does not know these parameters, so they are taken out before the URL is parsed.
+//! `pregen_listen` and `pregen_prepare` (`on`/`off`) set either alone and win over the pooler's defaults (and
+//! `pregen_listen=off` alone, the older form for a transaction pooler, leaves statements unnamed too; see
+//! `PgOptions::prepare`). The driver does not know these parameters, so they are taken out before the URL is
+//! parsed.
 
 use crate::store::StoreError;
 
