@@ -33,20 +33,20 @@ CREATE FUNCTION pregen.claim_due_jobs(
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-        (SELECT j.id, j.user_id, j.exam_type, j.state, j.attempt, j.max_attempts, j.run_at, j.created_at,
-                j.updated_at, j.started_at, j.deadline_at, j.lease_holder, j.lease_expires_at, j.finished_at,
-                j.last_error_code, j.last_error_message, j.releases, j.max_releases, false
-         FROM pregen.jobs j
-         WHERE j.state = 'running' AND j.lease_expires_at <= p_now
-         ORDER BY j.lease_expires_at LIMIT p_overdue_limit)
-        UNION ALL
-        (SELECT j.id, j.user_id, j.exam_type, j.state, j.attempt, j.max_attempts, j.run_at, j.created_at,
-                j.updated_at, j.started_at, j.deadline_at, j.lease_holder, j.lease_expires_at, j.finished_at,
-                j.last_error_code, j.last_error_message, j.releases, j.max_releases, false
-         FROM pregen.jobs j
-         WHERE j.state = 'running' AND j.deadline_at <= p_now
-           AND (j.lease_expires_at > p_now OR j.lease_expires_at IS NULL)
-         ORDER BY j.deadline_at LIMIT p_overdue_limit);
+        SELECT j.id, j.user_id, j.exam_type, j.state, j.attempt, j.max_attempts, j.run_at, j.created_at,
+               j.updated_at, j.started_at, j.deadline_at, j.lease_holder, j.lease_expires_at, j.finished_at,
+               j.last_error_code, j.last_error_message, j.releases, j.max_releases, false
+        FROM pregen.jobs j
+        WHERE j.id = ANY (ARRAY(
+            (SELECT o.id FROM pregen.jobs o
+             WHERE o.state = 'running' AND o.lease_expires_at <= p_now
+             ORDER BY o.lease_expires_at LIMIT p_overdue_limit)
+            UNION ALL
+            (SELECT o.id FROM pregen.jobs o
+             WHERE o.state = 'running' AND o.deadline_at <= p_now
+               AND (o.lease_expires_at > p_now OR o.lease_expires_at IS NULL)
+             ORDER BY o.deadline_at LIMIT p_overdue_limit)
+        ));
     RETURN QUERY
         UPDATE pregen.jobs j SET
             state = 'running', attempt = j.attempt + 1, started_at = p_now, updated_at = p_now,
