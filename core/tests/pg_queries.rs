@@ -329,3 +329,28 @@ async fn a_kept_statement_the_server_lost_is_prepared_again() {
     store.client().await.unwrap().batch_execute("DEALLOCATE ALL").await.unwrap();
     assert_eq!(store.get_job(&job.id).await.unwrap().map(|j| j.id), Some(job.id));
 }
+
+/// Inside a transaction a kept statement whose result a migration changed fails its call (the server has aborted
+/// the transaction, so it cannot be tried again there), but the connection's statements are dropped with it: the
+/// same call made again works.
+#[tokio::test]
+async fn inside_a_transaction_a_stale_kept_statement_fails_once_then_works() {
+    let db = TestDb::create().await;
+    let store =
+        PgStore::connect(db.url(), PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+    let options = QueueOptions::default();
+    let keys = [key("u", ExamType::Practice), key("v", ExamType::Practice)];
+    store.enqueue_many(&keys, t0(), &options).await.unwrap();
+    let jobs = store.claim_jobs("w", 2, t0(), &options).await.unwrap();
+    // Completing the first prepares the completion's statements on the one connection.
+    store.complete_job_with_exam(&jobs[0], tiny_exam_for(&jobs[0], t0()), t0()).await.unwrap();
+    db.client()
+        .await
+        .batch_execute("ALTER TABLE pregen.jobs ALTER COLUMN last_error_message TYPE varchar")
+        .await
+        .unwrap();
+    let stale = store.complete_job_with_exam(&jobs[1], tiny_exam_for(&jobs[1], t0()), t0()).await;
+    assert!(stale.is_err(), "the stale statement ran: {stale:?}");
+    let (done, _) = store.complete_job_with_exam(&jobs[1], tiny_exam_for(&jobs[1], t0()), t0()).await.unwrap();
+    assert_eq!(done.id, jobs[1].id);
+}
