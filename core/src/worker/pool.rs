@@ -31,7 +31,8 @@ pub struct PoolOptions {
     /// The wait after a first failed claim (100 ms, jittered down to half); it doubles per failure in a row.
     pub error_backoff_min: Duration,
     /// The longest wait between failed claims (30 s): a store that fails every write (a full disk) costs a try
-    /// every half minute or so, not hundreds a second.
+    /// every half minute or so, not hundreds a second. Also how often a pool whose subscription to the store's
+    /// wake-ups failed (its database down at start) tries to subscribe again, polling meanwhile.
     pub error_backoff_max: Duration,
 }
 
@@ -130,6 +131,7 @@ impl WorkerPool {
             poll_interval: options.poll_interval,
             failures: StoreFailures::new(options.error_backoff_min, options.error_backoff_max),
             lookup_failures: StoreFailures::new(options.poll_interval, options.poll_interval),
+            subscribe_failures: StoreFailures::new(options.error_backoff_max, options.error_backoff_max),
         };
         let fetcher = Some(tokio::spawn(fetcher.work(stop_rx, hard_rx)));
         Self { stop, hard_stop, notify, fetcher }
@@ -177,6 +179,8 @@ struct Fetcher {
     failures: StoreFailures,
     /// Failed look-ups of the next due job in a row, only for which to log (the poll interval is the wait).
     lookup_failures: StoreFailures,
+    /// Failed subscriptions to the store's wake-ups in a row: which to log, and when to try again.
+    subscribe_failures: StoreFailures,
 }
 
 impl Fetcher {
@@ -184,10 +188,10 @@ impl Fetcher {
         let mut report = ShutdownReport::default();
         let mut running: JoinSet<RunOutcome> = JoinSet::new();
         let notify = Arc::clone(&self.notify);
-        let wakeups = self.subscribe().await;
+        let (mut wakeups, mut resubscribe_at) = self.subscribe().await;
         // Where nothing is pushed, a finished attempt is also the pool's cue to look again (jobs other processes
         // enqueued, releases and retries written outside the pool), as often as attempts finish.
-        let pushed = wakeups.is_push();
+        let mut pushed = wakeups.is_push();
         while !stop_asked(&stop) {
             while let Some(done) = running.try_join_next() {
                 record(&mut report, done);
@@ -250,6 +254,10 @@ impl Fetcher {
             } else {
                 drop(first);
             }
+            if resubscribe_at.is_some_and(|at| Instant::now() >= at) {
+                (wakeups, resubscribe_at) = self.subscribe().await;
+                pushed = wakeups.is_push();
+            }
             let until = Instant::now() + self.idle_wait().await;
             loop {
                 tokio::select! {
@@ -273,23 +281,32 @@ impl Fetcher {
         report
     }
 
-    /// Subscribes the pool's notifier to the store's wake-ups; without them (or when subscribing fails, logged)
-    /// the pool polls.
-    async fn subscribe(&self) -> Wakeups {
+    /// Subscribes the pool's notifier to the store's wake-ups. Where the store pushes none the pool polls; where
+    /// subscribing fails (logged once per change) it polls too, and the instant to try again comes back with it.
+    async fn subscribe(&mut self) -> (Wakeups, Option<Instant>) {
         match self.runner.store.wakeups().subscribe_wakeups(Arc::clone(&self.notify)).await {
             Ok(wakeups) => {
+                if let Some(tries) = self.subscribe_failures.succeeded() {
+                    tracing::info!("[BGJob] subscribing to job wake-ups works again after {tries} failed tries");
+                }
                 if wakeups.is_push() {
                     tracing::info!("[BGJob] idle workers wake on the store's job signals");
                 }
-                wakeups
+                (wakeups, None)
             }
             Err(e) => {
-                tracing::warn!(
-                    "[BGJob] job wake-ups unavailable ({}), polling every {} ms instead: {e}",
-                    e.code(),
-                    self.poll_interval.as_millis()
-                );
-                Wakeups::Polling
+                let message = e.to_string();
+                let failed = self.subscribe_failures.failed(e.code(), &message, 1.0);
+                if failed.news {
+                    tracing::warn!(
+                        "[BGJob] job wake-ups unavailable ({}), polling every {} ms and subscribing again every {} s: \
+                         {message}",
+                        e.code(),
+                        self.poll_interval.as_millis(),
+                        failed.wait.as_secs()
+                    );
+                }
+                (Wakeups::Polling, Some(Instant::now() + failed.wait))
             }
         }
     }

@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::*;
 use crate::SystemClock;
 use crate::queue::{Decision, Job, JobId, JobKey, QueueOptions, QueueStatus, Retention};
-use crate::store::{Enqueued, JobStore, NewExam, StoreError};
+use crate::store::{Enqueued, JobStore, JobWakeups, NewExam, StoreError};
 use crate::worker::{HandlerError, HandlerOutput, JobContext, JobHandler};
 
 /// Claims nothing, or fails every claim with the message set; reports a job due (so an idle pool looks again
@@ -23,6 +23,9 @@ struct FakeStore {
     failure: Mutex<Option<String>>,
     nothing_due: AtomicBool,
     lookup_fails: AtomicBool,
+    /// Subscriptions to wake-ups asked for, and whether they fail (else they push).
+    subscribes: AtomicUsize,
+    subscribe_fails: AtomicBool,
 }
 
 impl FakeStore {
@@ -120,6 +123,21 @@ impl JobStore for FakeStore {
 
     async fn cleanup_jobs(&self, _: DateTime<Utc>, _: &Retention, _: u32) -> Result<u64, StoreError> {
         unused()
+    }
+
+    fn wakeups(&self) -> &dyn JobWakeups {
+        self
+    }
+}
+
+#[async_trait]
+impl JobWakeups for FakeStore {
+    async fn subscribe_wakeups(&self, _: Arc<tokio::sync::Notify>) -> Result<Wakeups, StoreError> {
+        self.subscribes.fetch_add(1, Ordering::SeqCst);
+        if self.subscribe_fails.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("connection refused".into()));
+        }
+        Ok(Wakeups::Push(crate::store::WakeHandle::new(())))
     }
 }
 
@@ -255,4 +273,24 @@ fn reports_and_outcomes_read_as_text() {
     for (outcome, text) in outcomes {
         assert_eq!(outcome.to_string(), text);
     }
+}
+
+/// A pool whose subscription to the store's wake-ups failed at start (its database down) polls, and subscribes
+/// again every `error_backoff_max` until it works; then it stops trying. Before, it polled for life.
+#[tokio::test(start_paused = true)]
+async fn a_pool_whose_wake_up_subscription_failed_subscribes_again_until_it_works() {
+    let store = Arc::new(FakeStore::default());
+    store.nothing_due.store(true, Ordering::SeqCst);
+    store.subscribe_fails.store(true, Ordering::SeqCst);
+    let pool = pool_on(&store);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(store.subscribes.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(store.subscribes.load(Ordering::SeqCst), 2, "tried again after error_backoff_max");
+    store.subscribe_fails.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    assert_eq!(store.subscribes.load(Ordering::SeqCst), 3);
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert_eq!(store.subscribes.load(Ordering::SeqCst), 3, "subscribed once it worked");
+    drop(pool);
 }
