@@ -65,9 +65,7 @@ async fn nothing_kept_after_every_call(store: &PgStore) {
 /// round of every store call prepares nothing new, and still no setting is made in the session.
 #[tokio::test]
 async fn with_a_lasting_session_statements_are_prepared_once_and_reused() {
-    let db = TestDb::create().await;
-    let store =
-        PgStore::connect(db.url(), PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+    let (_db, store) = kept_statements_on_one_connection().await;
     every_store_call(&store, 0).await;
     let prepared = "SELECT count(*) FROM pg_prepared_statements";
     let first: usize = simple(&store, prepared).await[0].parse().unwrap();
@@ -298,21 +296,32 @@ async fn finishing_looks_each_job_up_by_id_whatever_the_planner_prefers() {
     tx.rollback().await.unwrap();
 }
 
-/// A kept statement whose result no longer fits the schema (another process migrated it while this one ran) is
-/// prepared again and the call tried once more, instead of failing every call on that connection until it closes.
-#[tokio::test]
-async fn a_kept_statement_the_schema_changed_under_is_prepared_again() {
+/// A new database and a store on it with one connection and statements prepared (the default).
+async fn kept_statements_on_one_connection() -> (TestDb, PgStore) {
     let db = TestDb::create().await;
     let store =
         PgStore::connect(db.url(), PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
-    let options = QueueOptions::default();
-    let job = store.enqueue(&key("u", ExamType::Practice), t0(), &options).await.unwrap().job;
-    assert_eq!(store.get_job(&job.id).await.unwrap().map(|j| j.id), Some(job.id.clone()));
+    (db, store)
+}
+
+/// Changes the type of a column the job statements return, as a migration by another process might.
+async fn change_a_result_type(db: &TestDb) {
     db.client()
         .await
         .batch_execute("ALTER TABLE pregen.jobs ALTER COLUMN last_error_message TYPE varchar")
         .await
         .unwrap();
+}
+
+/// A kept statement whose result no longer fits the schema (another process migrated it while this one ran) is
+/// prepared again and the call tried once more, instead of failing every call on that connection until it closes.
+#[tokio::test]
+async fn a_kept_statement_the_schema_changed_under_is_prepared_again() {
+    let (db, store) = kept_statements_on_one_connection().await;
+    let options = QueueOptions::default();
+    let job = store.enqueue(&key("u", ExamType::Practice), t0(), &options).await.unwrap().job;
+    assert_eq!(store.get_job(&job.id).await.unwrap().map(|j| j.id), Some(job.id.clone()));
+    change_a_result_type(&db).await;
     assert_eq!(store.get_job(&job.id).await.unwrap().map(|j| j.id), Some(job.id));
 }
 
@@ -321,9 +330,7 @@ async fn a_kept_statement_the_schema_changed_under_is_prepared_again() {
 /// call tried once more.
 #[tokio::test]
 async fn a_kept_statement_the_server_lost_is_prepared_again() {
-    let db = TestDb::create().await;
-    let store =
-        PgStore::connect(db.url(), PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+    let (_db, store) = kept_statements_on_one_connection().await;
     let job = store.enqueue(&key("u", ExamType::Practice), t0(), &QueueOptions::default()).await.unwrap().job;
     assert!(store.get_job(&job.id).await.unwrap().is_some());
     store.client().await.unwrap().batch_execute("DEALLOCATE ALL").await.unwrap();
@@ -335,20 +342,14 @@ async fn a_kept_statement_the_server_lost_is_prepared_again() {
 /// same call made again works.
 #[tokio::test]
 async fn inside_a_transaction_a_stale_kept_statement_fails_once_then_works() {
-    let db = TestDb::create().await;
-    let store =
-        PgStore::connect(db.url(), PgOptions { max_connections: 1, ..PgOptions::default() }).await.unwrap();
+    let (db, store) = kept_statements_on_one_connection().await;
     let options = QueueOptions::default();
     let keys = [key("u", ExamType::Practice), key("v", ExamType::Practice)];
     store.enqueue_many(&keys, t0(), &options).await.unwrap();
     let jobs = store.claim_jobs("w", 2, t0(), &options).await.unwrap();
     // Completing the first prepares the completion's statements on the one connection.
     store.complete_job_with_exam(&jobs[0], tiny_exam_for(&jobs[0], t0()), t0()).await.unwrap();
-    db.client()
-        .await
-        .batch_execute("ALTER TABLE pregen.jobs ALTER COLUMN last_error_message TYPE varchar")
-        .await
-        .unwrap();
+    change_a_result_type(&db).await;
     let stale = store.complete_job_with_exam(&jobs[1], tiny_exam_for(&jobs[1], t0()), t0()).await;
     assert!(stale.is_err(), "the stale statement ran: {stale:?}");
     let (done, _) = store.complete_job_with_exam(&jobs[1], tiny_exam_for(&jobs[1], t0()), t0()).await.unwrap();
